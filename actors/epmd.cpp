@@ -1,0 +1,412 @@
+// EPMD wire codec. All integers are big-endian; every request has a 2-byte length prefix.
+#include "actors/epmd.hpp"
+
+namespace watercooler::epmd {
+
+namespace {
+
+// Bounds-checked cursor over peer bytes: every read says whether the bytes were there.
+class reader {
+public:
+  explicit reader(std::string_view bytes) : bytes_(bytes) {}
+
+  bool u8(uint8_t& x) {
+    if (remaining() < 1)
+      return false;
+    x = byte(pos_++);
+    return true;
+  }
+
+  bool u16(uint16_t& x) {
+    if (remaining() < 2)
+      return false;
+    x = static_cast<uint16_t>((byte(pos_) << 8) | byte(pos_ + 1));
+    pos_ += 2;
+    return true;
+  }
+
+  bool u32(uint32_t& x) {
+    if (remaining() < 4)
+      return false;
+    x = (uint32_t{byte(pos_)} << 24) | (uint32_t{byte(pos_ + 1)} << 16)
+        | (uint32_t{byte(pos_ + 2)} << 8) | uint32_t{byte(pos_ + 3)};
+    pos_ += 4;
+    return true;
+  }
+
+  bool text(size_t n, std::string& x) {
+    if (remaining() < n)
+      return false;
+    x.assign(bytes_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+  size_t pos() const {
+    return pos_;
+  }
+
+  size_t remaining() const {
+    return bytes_.size() - pos_;
+  }
+
+private:
+  uint8_t byte(size_t i) const {
+    return static_cast<uint8_t>(bytes_[i]);
+  }
+
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
+void put_u8(std::string& out, uint8_t x) {
+  out.push_back(static_cast<char>(x));
+}
+
+void put_u16(std::string& out, uint16_t x) {
+  put_u8(out, static_cast<uint8_t>(x >> 8));
+  put_u8(out, static_cast<uint8_t>(x));
+}
+
+void put_u32(std::string& out, uint32_t x) {
+  put_u16(out, static_cast<uint16_t>(x >> 16));
+  put_u16(out, static_cast<uint16_t>(x));
+}
+
+bool encodable(const node_info& x) {
+  return x.name.size() <= max_symbol_length && x.extra.size() <= max_symbol_length;
+}
+
+// PortNo NodeType Protocol HighestVersion LowestVersion Nlen NodeName Elen Extra
+void put_node(std::string& out, const node_info& x) {
+  put_u16(out, x.port);
+  put_u8(out, x.node_type);
+  put_u8(out, x.protocol);
+  put_u16(out, x.highest);
+  put_u16(out, x.lowest);
+  put_u16(out, static_cast<uint16_t>(x.name.size()));
+  out += x.name;
+  put_u16(out, static_cast<uint16_t>(x.extra.size()));
+  out += x.extra;
+}
+
+std::string with_length(const std::string& body) {
+  std::string out;
+  put_u16(out, static_cast<uint16_t>(body.size()));
+  return out + body;
+}
+
+// A node name must be 1..255 bytes without NUL (epmd's check) and without '\n' (it would break
+// the line-based NAMES answer).
+std::string name_problem(std::string_view name) {
+  if (name.empty())
+    return "empty node name";
+  if (name.size() > max_symbol_length)
+    return "node name longer than " + std::to_string(max_symbol_length) + " bytes";
+  if (name.find('\0') != std::string_view::npos)
+    return "node name contains a NUL byte";
+  if (name.find('\n') != std::string_view::npos)
+    return "node name contains a newline";
+  return {};
+}
+
+template <class T>
+decode_result<T> need_more() {
+  return {};
+}
+
+template <class T>
+decode_result<T> malformed(std::string reason) {
+  decode_result<T> r;
+  r.status = decode_status::malformed;
+  r.reason = std::move(reason);
+  return r;
+}
+
+template <class T>
+decode_result<T> complete(T value, size_t consumed) {
+  decode_result<T> r;
+  r.status = decode_status::complete;
+  r.value = std::move(value);
+  r.consumed = consumed;
+  return r;
+}
+
+enum class node_read { ok, short_input, too_long };
+
+// Reads the node fields of ALIVE2_REQ / PORT2_RESP; checks the length fields before waiting
+// for the bytes they announce, so a huge Nlen is rejected at once.
+node_read read_node(reader& in, node_info& x, std::string& why) {
+  uint16_t nlen = 0;
+  if (!in.u16(x.port) || !in.u8(x.node_type) || !in.u8(x.protocol) || !in.u16(x.highest)
+      || !in.u16(x.lowest) || !in.u16(nlen))
+    return node_read::short_input;
+  if (nlen > max_symbol_length) {
+    why = "Nlen " + std::to_string(nlen) + " exceeds " + std::to_string(max_symbol_length);
+    return node_read::too_long;
+  }
+  uint16_t elen = 0;
+  if (!in.text(nlen, x.name) || !in.u16(elen))
+    return node_read::short_input;
+  if (elen > max_symbol_length) {
+    why = "Elen " + std::to_string(elen) + " exceeds " + std::to_string(max_symbol_length);
+    return node_read::too_long;
+  }
+  if (!in.text(elen, x.extra))
+    return node_read::short_input;
+  return node_read::ok;
+}
+
+std::string describe_tag(uint8_t tag) {
+  auto text = std::to_string(tag);
+  if (tag >= 0x21 && tag < 0x7f)
+    text += std::string{" ('"} + static_cast<char>(tag) + "')";
+  return text;
+}
+
+decode_result<request> decode_alive2_body(std::string_view body, size_t consumed) {
+  reader in{body.substr(1)};
+  alive2_req x;
+  std::string why;
+  switch (read_node(in, x.node, why)) {
+    case node_read::short_input:
+      return malformed<request>("ALIVE2_REQ is shorter than its fields");
+    case node_read::too_long:
+      return malformed<request>("ALIVE2_REQ: " + why);
+    case node_read::ok:
+      break;
+  }
+  if (in.remaining() != 0)
+    return malformed<request>("ALIVE2_REQ has " + std::to_string(in.remaining())
+                              + " bytes after Extra");
+  if (auto problem = name_problem(x.node.name); !problem.empty())
+    return malformed<request>("ALIVE2_REQ: " + problem);
+  return complete<request>(std::move(x), consumed);
+}
+
+decode_result<request> decode_port_please2_body(std::string_view body, size_t consumed) {
+  auto name = body.substr(1);
+  if (!name.empty() && name.back() == '\0') // old clients send a C string; epmd accepts it
+    name.remove_suffix(1);
+  if (auto problem = name_problem(name); !problem.empty())
+    return malformed<request>("PORT_PLEASE2_REQ: " + problem);
+  return complete<request>(port_please2_req{std::string{name}}, consumed);
+}
+
+// One "name <alive> at port <port>" line, without its '\n'.
+bool parse_names_line(std::string_view line, std::pair<std::string, uint16_t>& out,
+                      std::string& why) {
+  constexpr std::string_view prefix = "name ";
+  constexpr std::string_view infix = " at port ";
+  if (line.substr(0, prefix.size()) != prefix) {
+    why = "NAMES line does not start with 'name '";
+    return false;
+  }
+  auto at = line.rfind(infix);
+  if (at == std::string_view::npos || at < prefix.size()) {
+    why = "NAMES line has no ' at port '";
+    return false;
+  }
+  auto name = line.substr(prefix.size(), at - prefix.size());
+  if (auto problem = name_problem(name); !problem.empty()) {
+    why = "NAMES line: " + problem;
+    return false;
+  }
+  auto digits = line.substr(at + infix.size());
+  if (digits.empty() || digits.size() > 5) {
+    why = "NAMES line has no valid port";
+    return false;
+  }
+  uint32_t port = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') {
+      why = "NAMES line has no valid port";
+      return false;
+    }
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (port > 65535) {
+    why = "NAMES line has port " + std::to_string(port) + " above 65535";
+    return false;
+  }
+  out = {std::string{name}, static_cast<uint16_t>(port)};
+  return true;
+}
+
+} // namespace
+
+bool operator==(const node_info& x, const node_info& y) {
+  return x.port == y.port && x.node_type == y.node_type && x.protocol == y.protocol
+         && x.highest == y.highest && x.lowest == y.lowest && x.name == y.name
+         && x.extra == y.extra;
+}
+
+std::string encode(const alive2_req& x) {
+  if (!encodable(x.node))
+    return {};
+  std::string body;
+  put_u8(body, alive2_req_tag);
+  put_node(body, x.node);
+  return with_length(body);
+}
+
+std::string encode(const port_please2_req& x) {
+  if (x.name.size() > max_symbol_length)
+    return {};
+  std::string body;
+  put_u8(body, port_please2_req_tag);
+  body += x.name;
+  return with_length(body);
+}
+
+std::string encode(const names_req&) {
+  return with_length(std::string(1, static_cast<char>(names_req_tag)));
+}
+
+std::string encode(const request& x) {
+  return std::visit([](const auto& req) { return encode(req); }, x);
+}
+
+std::string encode(const alive2_resp& x) {
+  std::string out;
+  if (x.extended) {
+    put_u8(out, alive2_x_resp_tag);
+    put_u8(out, x.result);
+    put_u32(out, x.creation);
+  } else {
+    put_u8(out, alive2_resp_tag);
+    put_u8(out, x.result);
+    put_u16(out, static_cast<uint16_t>(x.creation));
+  }
+  return out;
+}
+
+std::string encode(const port2_resp& x) {
+  std::string out;
+  put_u8(out, port2_resp_tag);
+  put_u8(out, x.result);
+  if (x.result == 0) {
+    if (!encodable(x.node))
+      return {};
+    put_node(out, x.node);
+  }
+  return out;
+}
+
+std::string encode(const names_resp& x) {
+  std::string out;
+  put_u32(out, x.epmd_port);
+  for (const auto& [name, port] : x.names)
+    out += "name " + name + " at port " + std::to_string(port) + "\n";
+  return out;
+}
+
+decode_result<request> decode_request(std::string_view bytes) {
+  reader in{bytes};
+  uint16_t length = 0;
+  if (!in.u16(length))
+    return need_more<request>();
+  if (length == 0)
+    return malformed<request>("empty request");
+  if (length > max_request_length)
+    return malformed<request>("request length " + std::to_string(length) + " exceeds "
+                              + std::to_string(max_request_length));
+  if (in.remaining() < length)
+    return need_more<request>();
+  auto body = bytes.substr(2, length);
+  auto consumed = size_t{2} + length;
+  auto tag = static_cast<uint8_t>(body[0]);
+  switch (tag) {
+    case alive2_req_tag:
+      return decode_alive2_body(body, consumed);
+    case port_please2_req_tag:
+      return decode_port_please2_body(body, consumed);
+    case names_req_tag:
+      if (body.size() != 1)
+        return malformed<request>("NAMES_REQ has " + std::to_string(body.size() - 1)
+                                  + " bytes after its tag");
+      return complete<request>(names_req{}, consumed);
+    default:
+      return malformed<request>("unknown request tag " + describe_tag(tag));
+  }
+}
+
+decode_result<alive2_resp> decode_alive2_resp(std::string_view bytes) {
+  reader in{bytes};
+  uint8_t tag = 0;
+  if (!in.u8(tag))
+    return need_more<alive2_resp>();
+  alive2_resp x;
+  if (tag == alive2_x_resp_tag) {
+    if (!in.u8(x.result) || !in.u32(x.creation))
+      return need_more<alive2_resp>();
+    x.extended = true;
+  } else if (tag == alive2_resp_tag) {
+    uint16_t creation = 0;
+    if (!in.u8(x.result) || !in.u16(creation))
+      return need_more<alive2_resp>();
+    x.creation = creation;
+    x.extended = false;
+  } else {
+    return malformed<alive2_resp>("expected ALIVE2_RESP or ALIVE2_X_RESP, got tag "
+                                  + describe_tag(tag));
+  }
+  return complete(x, in.pos());
+}
+
+decode_result<port2_resp> decode_port2_resp(std::string_view bytes) {
+  reader in{bytes};
+  uint8_t tag = 0;
+  if (!in.u8(tag))
+    return need_more<port2_resp>();
+  if (tag != port2_resp_tag)
+    return malformed<port2_resp>("expected PORT2_RESP, got tag " + describe_tag(tag));
+  port2_resp x;
+  if (!in.u8(x.result))
+    return need_more<port2_resp>();
+  if (x.result != 0)
+    return complete(std::move(x), in.pos());
+  std::string why;
+  switch (read_node(in, x.node, why)) {
+    case node_read::short_input:
+      return need_more<port2_resp>();
+    case node_read::too_long:
+      return malformed<port2_resp>("PORT2_RESP: " + why);
+    case node_read::ok:
+      break;
+  }
+  if (auto problem = name_problem(x.node.name); !problem.empty())
+    return malformed<port2_resp>("PORT2_RESP: " + problem);
+  auto consumed = in.pos();
+  return complete(std::move(x), consumed);
+}
+
+decode_result<names_resp> decode_names_resp(std::string_view bytes) {
+  // Longest valid line: "name " + 255 + " at port " + 5 digits + '\n'.
+  constexpr size_t max_line = 5 + max_symbol_length + 9 + 5 + 1;
+  reader in{bytes};
+  names_resp x;
+  if (!in.u32(x.epmd_port))
+    return need_more<names_resp>();
+  auto pos = in.pos();
+  while (pos < bytes.size()) {
+    auto end = bytes.find('\n', pos);
+    if (end == std::string_view::npos) {
+      if (bytes.size() - pos >= max_line)
+        return malformed<names_resp>("NAMES line longer than " + std::to_string(max_line)
+                                     + " bytes");
+      return need_more<names_resp>();
+    }
+    if (end + 1 - pos > max_line)
+      return malformed<names_resp>("NAMES line longer than " + std::to_string(max_line) + " bytes");
+    std::pair<std::string, uint16_t> entry;
+    std::string why;
+    if (!parse_names_line(bytes.substr(pos, end - pos), entry, why))
+      return malformed<names_resp>(why);
+    x.names.push_back(std::move(entry));
+    pos = end + 1;
+  }
+  return complete(std::move(x), pos);
+}
+
+} // namespace watercooler::epmd

@@ -1,0 +1,97 @@
+// Parses and checks `alive@host` node names; the texts end up on stderr, so they say what to fix.
+#include "actors/node_name.hpp"
+
+#include <cstdio>
+
+namespace watercooler {
+
+namespace {
+
+bool is_alive_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+         || c == '-';
+}
+
+bool is_host_char(char c) {
+  return is_alive_char(c) || c == '.' || c == ':';
+}
+
+// Shows an offending character readably, also when it is a control or non-ASCII byte.
+std::string describe(char c) {
+  auto byte = static_cast<unsigned char>(c);
+  if (byte == ' ')
+    return "a space";
+  if (byte > 0x20 && byte < 0x7f)
+    return std::string{"'"} + c + "'";
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "byte 0x%02x", byte);
+  return buf;
+}
+
+// Empty if fine, else the problem with the part before '@'.
+std::string alive_problem(std::string_view alive) {
+  if (alive.empty())
+    return "the name before '@' is empty";
+  if (alive.size() > max_alive_length)
+    return "the name before '@' is longer than " + std::to_string(max_alive_length) + " characters";
+  for (char c : alive)
+    if (!is_alive_char(c))
+      return "the name before '@' may only contain letters, digits, '_' and '-', not "
+             + describe(c);
+  return {};
+}
+
+std::string host_problem(std::string_view host) {
+  if (host.empty())
+    return "the host after '@' is empty";
+  if (host.size() > max_host_length)
+    return "the host after '@' is longer than " + std::to_string(max_host_length) + " characters";
+  for (char c : host)
+    if (!is_host_char(c))
+      return "the host after '@' may only contain letters, digits, '-', '.' and ':', not "
+             + describe(c);
+  return {};
+}
+
+} // namespace
+
+std::string node_name::to_string() const {
+  return alive + '@' + host;
+}
+
+bool operator==(const node_name& x, const node_name& y) {
+  return x.alive == y.alive && x.host == y.host;
+}
+
+bool operator!=(const node_name& x, const node_name& y) {
+  return !(x == y);
+}
+
+std::string check_alive_name(std::string_view alive) {
+  auto problem = alive_problem(alive);
+  if (problem.empty())
+    return {};
+  // Reuse the node-name wording without the "before '@'" that only fits a full name.
+  auto pos = problem.find(" before '@'");
+  if (pos != std::string::npos)
+    problem.erase(pos, 11);
+  return "node name '" + std::string{alive} + "': " + problem;
+}
+
+outcome<node_name> parse_node_name(std::string_view text) {
+  auto quoted = "node name '" + std::string{text} + "'";
+  auto at = text.find('@');
+  if (at == std::string_view::npos)
+    return outcome<node_name>::fail(quoted + " must look like name@host");
+  if (text.find('@', at + 1) != std::string_view::npos)
+    return outcome<node_name>::fail(quoted + " must look like name@host, with exactly one '@'");
+  auto alive = text.substr(0, at);
+  auto host = text.substr(at + 1);
+  if (auto problem = alive_problem(alive); !problem.empty())
+    return outcome<node_name>::fail(quoted + ": " + problem);
+  if (auto problem = host_problem(host); !problem.empty())
+    return outcome<node_name>::fail(quoted + ": " + problem);
+  return outcome<node_name>::ok(node_name{std::string{alive}, std::string{host}});
+}
+
+} // namespace watercooler

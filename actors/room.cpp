@@ -1,0 +1,120 @@
+// The room of one node: fans text out to local sessions, forwards local posts once to each peer.
+#include "actors/room.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+namespace watercooler {
+
+void room_state::forget_session(const caf::actor_addr& who) {
+  auto it = std::find_if(sessions.begin(), sessions.end(),
+                         [&](const caf::actor& s) { return s.address() == who; });
+  if (it == sessions.end())
+    return;
+  std::swap(*it, sessions.back()); // order of sessions does not matter
+  sessions.pop_back();
+}
+
+std::string room_state::forget_peer(const caf::actor_addr& who) {
+  for (auto it = peers.begin(); it != peers.end(); ++it) {
+    if (it->second.address() == who) {
+      auto peer = it->first;
+      peers.erase(it);
+      return peer;
+    }
+  }
+  return {};
+}
+
+bool room_state::add_peer(const std::string& peer, const caf::actor& peer_room) {
+  if (peer == node || !peer_room)
+    return false;
+  auto& slot = peers[peer];
+  if (slot == peer_room)
+    return false;
+  slot = peer_room;
+  return true;
+}
+
+std::vector<std::string> room_state::peer_names() const {
+  std::vector<std::string> names;
+  for (const auto& entry : peers)
+    names.push_back(entry.first);
+  return names;
+}
+
+caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation) {
+  self->state.node = std::move(node);
+  self->state.incarnation = incarnation;
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    self->state.forget_session(msg.source);
+    auto peer = self->state.forget_peer(msg.source);
+    if (!peer.empty())
+      std::cerr << "watercooler: lost node " << peer << '\n';
+  });
+  // Peers are other programs: a message of the wrong shape is reported and dropped.
+  self->set_default_handler([](caf::scheduled_actor* who, caf::message_view& msg) {
+    std::cerr << "watercooler: " << who->name() << " dropped an unexpected message "
+              << caf::to_string(msg.content()).substr(0, 200) << '\n';
+    return caf::result<caf::message>{caf::sec::unexpected_message};
+  });
+  auto adopt = [=](const std::string& name, const caf::actor& peer_room) {
+    if (self->state.add_peer(name, peer_room)) {
+      self->monitor(peer_room);
+      std::cerr << "watercooler: connected to node " << name << '\n';
+    }
+  };
+  auto deliver_locally = [=](const std::string& origin, uint64_t inc, uint64_t seq,
+                             const std::string& text) {
+    auto& last = self->state.seen[{origin, inc}];
+    if (seq <= last)
+      return; // a duplicate: each session sees each message once
+    last = seq;
+    ++self->state.delivered;
+    for (const auto& session : self->state.sessions)
+      self->send(session, deliver_atom::value, origin, inc, seq, text);
+  };
+  return {
+    // JOIN <session>
+    [=](join_atom, const caf::actor& session) {
+      self->monitor(session);
+      self->state.sessions.push_back(session);
+    },
+    // LEAVE <session>
+    [=](leave_atom, const caf::actor& session) {
+      self->demonitor(session);
+      self->state.forget_session(session.address());
+    },
+    // PUBLISH <text>: forward once to every peer node, then deliver here.
+    [=](publish_atom, const std::string& text) -> uint64_t {
+      auto& st = self->state;
+      auto seq = ++st.next_seq;
+      ++st.published;
+      for (const auto& [name, peer_room] : st.peers)
+        self->send(peer_room, deliver_atom::value, st.node, st.incarnation, seq, text);
+      deliver_locally(st.node, st.incarnation, seq, text);
+      return seq;
+    },
+    // DELIVER <origin> <incarnation> <seq> <text>: from a peer's room, never re-forwarded.
+    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq,
+        const std::string& text) { deliver_locally(origin, inc, seq, text); },
+    // HELLO <name> <room>: a peer node greets us; answer with our name and our peers.
+    [=](hello_atom, const std::string& name,
+        const caf::actor& peer_room) -> std::tuple<std::string, std::vector<std::string>> {
+      auto peers = self->state.peer_names();
+      adopt(name, peer_room);
+      return {self->state.node, std::move(peers)};
+    },
+    // PEER <name> <room>: our cluster dialled and greeted this node.
+    [=](peer_atom, const std::string& name, const caf::actor& peer_room) {
+      adopt(name, peer_room);
+    },
+    // STATS
+    [=](stats_atom) -> std::tuple<uint64_t, uint64_t, uint64_t, uint64_t> {
+      const auto& st = self->state;
+      return {st.sessions.size(), st.peers.size(), st.published, st.delivered};
+    },
+  };
+}
+
+} // namespace watercooler

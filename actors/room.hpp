@@ -1,0 +1,35 @@
+// The chat room of one node: local sessions, peer nodes' rooms, and delivery between them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/protocol.hpp"
+
+namespace watercooler {
+
+struct room_state {
+  static inline const char* name = "room";
+
+  std::string node;         // this node's name, the origin of messages published here
+  uint64_t incarnation = 0; // tells this run's sequence numbers from an earlier run's
+  uint64_t next_seq = 0;
+  std::vector<caf::actor> sessions;
+  std::map<std::string, caf::actor> peers;                   // node name -> its room
+  std::map<std::pair<std::string, uint64_t>, uint64_t> seen; // (origin, incarnation) -> last seq
+  uint64_t published = 0;
+  uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
+
+  void forget_session(const caf::actor_addr& who);
+  // Returns the name of the peer whose room `who` was, or "" when it was none.
+  std::string forget_peer(const caf::actor_addr& who);
+  bool add_peer(const std::string& peer, const caf::actor& peer_room);
+  std::vector<std::string> peer_names() const;
+};
+
+caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation);
+
+} // namespace watercooler

@@ -1,0 +1,30 @@
+// watercooler: parses the command line and runs a node; the only place that exits.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "app/certificate.hpp"
+#include "app/node.hpp"
+#include "app/options.hpp"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed =
+    watercooler::parse_options(args, [](const char* v) -> const char* { return std::getenv(v); });
+  if (auto* error = std::get_if<watercooler::usage_error>(&parsed)) {
+    std::cerr << "watercooler: " << error->text << '\n';
+    return 2;
+  }
+  const auto& opts = std::get<watercooler::options>(parsed);
+  if (opts.help) {
+    std::cout << watercooler::help_text(watercooler::default_state_dir());
+    return 0;
+  }
+  if (opts.version) {
+    std::cout << "watercooler " << WATERCOOLER_VERSION << '\n';
+    return 0;
+  }
+  return watercooler::run_node(opts);
+}

@@ -1,0 +1,189 @@
+// Wires a node together: room, port mapper, cluster, then HTTP and HTTPS on cpp-httplib.
+#include "app/node.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <thread>
+#include <variant>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <pthread.h>
+
+#include "actors/cluster.hpp"
+#include "actors/node_name.hpp"
+#include "actors/port_mapper.hpp"
+#include "actors/room.hpp"
+#include "app/certificate.hpp"
+#include "app/sys_config.hpp"
+#include "web/actions.hpp"
+#include "web/http_server.hpp"
+#include "web/routes.hpp"
+
+namespace watercooler {
+
+namespace {
+
+constexpr size_t http_threads = 16;   // short requests only: streams leave for the event loop
+constexpr size_t https_threads = 128; // a TLS stream keeps its thread
+
+int fail(const std::string& text, int code) {
+  std::cerr << "watercooler: " << text << '\n';
+  return code;
+}
+
+uint64_t new_incarnation() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd()
+         ^ static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+void configure(caf::actor_system_config& cfg) {
+  cfg.load<caf::io::middleman>();
+  // Heartbeats find a peer that hangs without closing its connection.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  cfg.set("logger.console", caf::atom("none"));
+}
+
+} // namespace
+
+int run_node(const options& opts) {
+  // Configuration first: mistakes in it are usage errors, reported before anything starts.
+  sys_config config;
+  if (!opts.config_path.empty()) {
+    auto loaded = load_sys_config(opts.config_path);
+    if (!loaded)
+      return fail(*loaded.error, 2);
+    config = loaded.config;
+  }
+  std::optional<node_name> name;
+  if (!opts.name.empty()) {
+    auto parsed = parse_node_name(opts.name);
+    if (!parsed)
+      return fail(parsed.error, 2);
+    name = *parsed;
+  }
+  auto node = name ? name->to_string() : std::string("nonode@nohost");
+  auto state_dir = opts.state_dir.empty() ? default_state_dir() : opts.state_dir;
+  auto tls = ensure_self_signed_certificate(state_dir);
+  if (auto* error = std::get_if<std::string>(&tls))
+    return fail(*error, 1);
+  const auto& files = std::get<tls_files>(tls);
+
+  // Signals are taken by sigwait below; every thread started from here on inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config cfg;
+  configure(cfg);
+  caf::actor_system system{cfg};
+  auto the_room = system.spawn(room, node, new_incarnation());
+  auto stop_actors = [&] { caf::anon_send_exit(the_room, caf::exit_reason::user_shutdown); };
+
+  caf::actor mapper;
+  caf::actor the_cluster;
+  if (name) {
+    auto dist_port = system.middleman().publish(the_room, 0, name->host.c_str(), true);
+    if (!dist_port) {
+      stop_actors();
+      return fail("cannot open a distribution port on " + name->host + ": "
+                    + system.render(dist_port.error()),
+                  1);
+    }
+    port_mapper_config pm;
+    pm.host = name->host;
+    pm.epmd_port = opts.epmd_port;
+    pm.alive = name->alive;
+    pm.dist_port = *dist_port;
+    mapper = spawn_port_mapper(system, pm);
+    auto registered = wait_registered(system, mapper, std::chrono::seconds(10));
+    if (!registered) {
+      caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
+      stop_actors();
+      return fail(registered.error, 1);
+    }
+    cluster_config cc;
+    cc.node = node;
+    cc.optional = config.sync_nodes_optional;
+    cc.mandatory = config.sync_nodes_mandatory;
+    cc.sync_timeout = config.sync_nodes_timeout;
+    cc.epmd_port = opts.epmd_port;
+    the_cluster = system.spawn<caf::detached>(cluster, cc, the_room);
+    std::cout << "watercooler: node " << node << " (distribution port " << *dist_port
+              << ", port mapper " << name->host << ":" << opts.epmd_port << ")" << std::endl;
+    // As Erlang's kernel: wait for the sys.config nodes, at most sync_nodes_timeout.
+    caf::scoped_actor self{system};
+    std::vector<std::string> missing;
+    self->request(the_cluster, caf::infinite, sync_atom::value)
+      .receive([&](const std::vector<std::string>& m) { missing = m; }, [&](const caf::error&) {});
+    if (!missing.empty()) {
+      std::string list;
+      for (const auto& m : missing)
+        list += (list.empty() ? "" : ", ") + m;
+      caf::anon_send_exit(the_cluster, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
+      stop_actors();
+      return fail("mandatory nodes did not appear within sync_nodes_timeout: " + list, 1);
+    }
+  }
+
+  auto context = std::make_shared<web_context>();
+  context->system = &system;
+  context->room = the_room;
+  context->node = node;
+  context->max_body = opts.max_body;
+  context->home_page_html = render_home_page(node);
+
+  http_server http;
+  http.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };
+  httplib::SSLServer https(files.certificate_path.c_str(), files.key_path.c_str());
+  https.new_task_queue = [] { return new httplib::ThreadPool(https_threads); };
+  for (httplib::Server* server :
+       {static_cast<httplib::Server*>(&http), static_cast<httplib::Server*>(&https)}) {
+    install_routes(*server, context);
+    server->set_payload_max_length(opts.max_body + 1);
+  }
+  std::string error;
+  if (!https.is_valid())
+    error = "cannot load the certificate in " + state_dir;
+  else if (http.bind(opts.bind, opts.port, error)
+           && bind_with_backlog(https, opts.bind, opts.secure_port, error))
+    error.clear();
+  if (!error.empty()) {
+    if (the_cluster)
+      caf::anon_send_exit(the_cluster, caf::exit_reason::user_shutdown);
+    if (mapper)
+      caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
+    stop_actors();
+    return fail(error, 1);
+  }
+  std::thread http_thread([&] { http.listen_after_bind(); });
+  std::thread https_thread([&] { https.listen_after_bind(); });
+  std::cout << "watercooler: " << node << " on http://" << opts.bind << ":" << opts.port
+            << " and https://" << opts.bind << ":" << opts.secure_port << std::endl;
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  std::cout << "watercooler: stopping on " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+            << std::endl;
+  http.stop();
+  https.stop();
+  http_thread.join();
+  https_thread.join();
+  if (the_cluster)
+    caf::anon_send_exit(the_cluster, caf::exit_reason::user_shutdown);
+  if (mapper)
+    caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
+  stop_actors();
+  return 0;
+}
+
+} // namespace watercooler

@@ -1,0 +1,163 @@
+// Parsing of argv and the environment into options; every mistake becomes a usage_error.
+#include "app/options.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "app/sys_config.hpp"
+
+namespace watercooler {
+
+namespace {
+
+std::optional<uint64_t> parse_unsigned(const std::string& text, uint64_t max) {
+  if (text.empty() || text.size() > 19)
+    return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value > max)
+    return std::nullopt;
+  return value;
+}
+
+std::optional<uint16_t> parse_port(const std::string& text) {
+  auto value = parse_unsigned(text, 65535);
+  if (!value)
+    return std::nullopt;
+  return static_cast<uint16_t>(*value);
+}
+
+} // namespace
+
+std::variant<options, usage_error> parse_options(const std::vector<std::string>& args,
+                                                 env_lookup env) {
+  options opts;
+  auto port_from_env = [&](const char* variable, uint16_t& out) -> std::optional<usage_error> {
+    const char* value = env(variable);
+    if (value == nullptr || *value == '\0')
+      return std::nullopt;
+    auto port = parse_port(value);
+    if (!port)
+      return usage_error{std::string(variable) + "=" + value + " is not a port number (0-65535)"};
+    out = *port;
+    return std::nullopt;
+  };
+  for (auto [variable, out] : {std::pair<const char*, uint16_t*>{"PORT", &opts.port},
+                               {"SECURE_PORT", &opts.secure_port},
+                               {"ERL_EPMD_PORT", &opts.epmd_port}})
+    if (auto error = port_from_env(variable, *out))
+      return *error;
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    std::string flag = arg;
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      flag = arg.substr(0, arg.find('='));
+      inline_value = arg.substr(arg.find('=') + 1);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_value)
+        return inline_value;
+      if (i + 1 < args.size())
+        return args[++i];
+      return std::nullopt;
+    };
+    auto missing = [&] { return usage_error{"option " + flag + " needs a value"}; };
+    if (flag == "--help" || flag == "-h") {
+      opts.help = true;
+    } else if (flag == "--version") {
+      opts.version = true;
+    } else if (flag == "--name") {
+      auto v = value();
+      if (!v)
+        return missing();
+      opts.name = *v;
+    } else if (flag == "--config") {
+      auto v = value();
+      if (!v || v->empty())
+        return missing();
+      opts.config_path = *v;
+    } else if (flag == "--erl") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto path = erl_config_path(*v);
+      if (!path)
+        return usage_error{"--erl \"" + *v + "\" has no -config FILE (the only flag understood)"};
+      if (path->empty())
+        return usage_error{"--erl \"" + *v + "\": -config needs a file name"};
+      opts.config_path = *path;
+    } else if (flag == "--port" || flag == "--secure-port") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto port = parse_port(*v);
+      if (!port)
+        return usage_error{flag + " " + *v + " is not a port number (0-65535)"};
+      (flag == "--port" ? opts.port : opts.secure_port) = *port;
+    } else if (flag == "--bind") {
+      auto v = value();
+      if (!v || v->empty())
+        return missing();
+      opts.bind = *v;
+    } else if (flag == "--state-dir") {
+      auto v = value();
+      if (!v || v->empty())
+        return missing();
+      opts.state_dir = *v;
+    } else if (flag == "--max-body") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto bytes = parse_unsigned(*v, 1ull << 30);
+      if (!bytes || *bytes == 0)
+        return usage_error{"--max-body " + *v + " is not a size in bytes (1 to 1073741824)"};
+      opts.max_body = static_cast<std::size_t>(*bytes);
+    } else {
+      return usage_error{"unknown option " + arg + " (see --help)"};
+    }
+  }
+  return opts;
+}
+
+std::string help_text(const std::string& default_state_dir) {
+  return R"(watercooler - a distributed chat room: a web page per node, messages shared by every node.
+
+Usage:
+  watercooler [--name NAME@HOST] [--erl "-config sys.config"] [options]
+
+Options:
+  --name NAME@HOST      name this node, e.g. node1@127.0.0.1. Named nodes register with the
+                        Erlang port mapper on HOST and join the nodes listed in the config.
+                        Without --name the node runs alone as nonode@nohost.
+  --erl "-config FILE"  read FILE (Erlang terms; "sys" means sys.config) for the kernel
+                        settings sync_nodes_optional, sync_nodes_mandatory, sync_nodes_timeout.
+  --config FILE         the same, spelled plainly.
+  --port N              HTTP port (default $PORT, else 8080).
+  --secure-port N       HTTPS port with a self-signed certificate (default $SECURE_PORT, else 8443).
+  --bind ADDRESS        address both servers listen on (default 127.0.0.1; 0.0.0.0 for all).
+  --state-dir DIR       where the HTTPS certificate (cert.pem, key.pem) is made on first start and
+                        kept, so a browser's exception survives restarts
+                        (default )"
+         + default_state_dir + R"().
+  --max-body BYTES      largest POST /publish body accepted (default 65536); larger gets 413.
+  --version             print the version and exit.
+  -h, --help            print this help and exit.
+
+Environment:
+  PORT, SECURE_PORT     as --port and --secure-port.
+  ERL_EPMD_PORT         port of the port mapper (default 4369). If no port mapper answers there,
+                        the first node on the host serves it, and a surviving node takes over.
+  WATERCOOLER_STATE_DIR default for --state-dir.
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime failure (port in use, mandatory node missing),
+2 usage or config error.
+)";
+}
+
+} // namespace watercooler

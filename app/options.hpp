@@ -1,0 +1,38 @@
+// The command line and environment of a node, parsed and checked before anything starts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace watercooler {
+
+struct options {
+  std::string name;                 // --name alive@host; empty: a single node ("nonode@nohost")
+  std::string config_path;          // --config FILE or --erl "-config FILE"; empty: none
+  uint16_t port = 8080;             // --port, else $PORT
+  uint16_t secure_port = 8443;      // --secure-port, else $SECURE_PORT
+  std::string bind = "127.0.0.1";   // --bind: address the HTTP and HTTPS servers listen on
+  std::string state_dir;            // --state-dir, else default_state_dir()
+  uint16_t epmd_port = 4369;        // $ERL_EPMD_PORT
+  std::size_t max_body = 64 * 1024; // --max-body
+  bool help = false;
+  bool version = false;
+};
+
+// What went wrong, for "watercooler: <text>" and exit code 2.
+struct usage_error {
+  std::string text;
+};
+
+// `env` looks up an environment variable (nullptr when unset); tests pass their own.
+using env_lookup = const char* (*)(const char*);
+
+std::variant<options, usage_error> parse_options(const std::vector<std::string>& args,
+                                                 env_lookup env);
+
+std::string help_text(const std::string& default_state_dir);
+
+} // namespace watercooler

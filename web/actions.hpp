@@ -1,0 +1,36 @@
+// The HTTP actions, one file each; each translates a request into actor messages and back.
+#pragma once
+
+#include <string>
+
+#include <httplib.h>
+
+#include "web/web_context.hpp"
+
+namespace watercooler {
+
+// GET / : the tutorial's page with this node's name.
+void home_page(const web_context& context, const httplib::Request& req, httplib::Response& res);
+
+// POST /publish : message=<text> (x-www-form-urlencoded) -> 303 See Other, Location: /.
+void publish(const web_context& context, const httplib::Request& req, const std::string& body,
+             httplib::Response& res);
+
+// GET /listen : every message of the cluster as a Server-Sent Event.
+void listen(const web_context& context, const httplib::Request& req, httplib::Response& res);
+
+// Any unknown path: the "Nothing here!" page.
+void not_found_page(const web_context& context, const httplib::Request& req,
+                    httplib::Response& res);
+
+// GET /main.css and the other files of assets/ that browsers fetch.
+bool static_file(const httplib::Request& req, httplib::Response& res);
+bool is_static_file(const std::string& path);
+
+// A short plain-text answer for a client error or an unavailable room.
+void plain_error(httplib::Response& res, int status, const std::string& reason);
+
+// The page with {{node}} filled in (HTML-escaped).
+std::string render_home_page(const std::string& node);
+
+} // namespace watercooler

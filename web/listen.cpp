@@ -1,0 +1,68 @@
+// GET /listen : an event stream; plain connections move to a session broker on CAF's event
+// loop, TLS connections keep their thread and are fed through a queue.
+#include <chrono>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "actors/protocol.hpp"
+#include "web/actions.hpp"
+#include "web/http_server.hpp"
+#include "web/sse_session.hpp"
+
+namespace watercooler {
+
+namespace {
+
+void stream_from_queue(const web_context& context, httplib::Response& res) {
+  auto queue = std::make_shared<sse_queue>();
+  auto session = context.system->spawn(queued_session, queue);
+  caf::anon_send(context.room, join_atom::value, session); // before the head goes out
+  auto room = context.room;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+    "text/event-stream",
+    [queue](size_t, httplib::DataSink& sink) {
+      std::unique_lock<std::mutex> lock(queue->mutex);
+      // Wake at least once a second: that is how a closed client or a stopping server is seen.
+      queue->ready.wait_for(lock, std::chrono::seconds(1), [&] { return !queue->events.empty(); });
+      std::string out;
+      while (!queue->events.empty()) {
+        out += queue->events.front();
+        queue->events.pop_front();
+      }
+      lock.unlock();
+      if (!sink.is_writable())
+        return false;
+      return out.empty() || sink.write(out.data(), out.size());
+    },
+    [room, session](bool) {
+      caf::anon_send(room, leave_atom::value, session);
+      caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
+    });
+}
+
+} // namespace
+
+void listen(const web_context& context, const httplib::Request& req, httplib::Response& res) {
+  auto* system = context.system;
+  auto room = context.room;
+  bool chunked = req.version != "HTTP/1.0";
+  auto adopted = http_server::hand_off([system, room, chunked](int fd) {
+    int flags = ::fcntl(fd, F_GETFL, 0);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int yes = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    system->middleman().spawn_broker(sse_session, fd, room, chunked);
+  });
+  if (adopted) {
+    res.status = 200; // for the request log; the session writes the real head
+    return;
+  }
+  stream_from_queue(context, res);
+}
+
+} // namespace watercooler

@@ -1,0 +1,64 @@
+// Request log lines: client address, method, path, status and time taken, to stdout.
+#include "web/request_log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace watercooler {
+
+namespace {
+
+thread_local std::chrono::steady_clock::time_point started;
+
+// Paths are decoded: a "%0A" must not start a forged log line.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+void request_started() {
+  started = std::chrono::steady_clock::now();
+}
+
+std::string format_duration(long long us) {
+  char buf[32];
+  if (us < 1000)
+    std::snprintf(buf, sizeof(buf), "%lldµs", us);
+  else if (us < 1000000)
+    std::snprintf(buf, sizeof(buf), "%.1fms", static_cast<double>(us) / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(us) / 1e6);
+  return buf;
+}
+
+void log_request(const httplib::Request& req, const httplib::Response& res) {
+  auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count();
+  auto now = std::chrono::system_clock::now();
+  auto t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char clock[16];
+  std::strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+  // One fprintf per line so lines from different threads never interleave.
+  std::fprintf(stdout, "%s.%03d [info] %s %s %s Sent %d in %s\n", clock,
+               static_cast<int>(ms.count()), req.remote_addr.c_str(), req.method.c_str(),
+               printable(req.path).c_str(), res.status, format_duration(elapsed).c_str());
+  std::fflush(stdout);
+}
+
+} // namespace watercooler

@@ -1,0 +1,15 @@
+// The route table: which action answers which method and path.
+#pragma once
+
+#include <memory>
+
+#include <httplib.h>
+
+#include "web/web_context.hpp"
+
+namespace watercooler {
+
+// Sends every request of `server` through the route table, with request logging and error pages.
+void install_routes(httplib::Server& server, std::shared_ptr<const web_context> context);
+
+} // namespace watercooler

@@ -1,0 +1,21 @@
+// What every HTTP action needs to reach the node: its actor system, its room, its settings.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include <caf/all.hpp>
+
+namespace watercooler {
+
+struct web_context {
+  caf::actor_system* system = nullptr;
+  caf::actor room;
+  std::string node;                             // shown on the home page
+  std::size_t max_body = 64 * 1024;             // POST /publish bodies above this get 413
+  std::chrono::milliseconds room_timeout{5000}; // a room slower than this gets 503
+  std::string home_page_html;                   // rendered once: the node name is fixed
+};
+
+} // namespace watercooler
