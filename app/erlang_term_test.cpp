@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "app/erlang_term.hpp"
+#include "test/tutorial.hpp"
 
 namespace watercooler {
 
@@ -12,18 +13,7 @@ namespace {
 
 using term_kind = erlang_term::kind;
 
-constexpr std::string_view tutorial_config = R"(%% sys.config
-[{kernel,
-  [
-    {sync_nodes_optional,
-      [
-        'node1@127.0.0.1',
-        'node2@127.0.0.1'
-      ]},
-    {sync_nodes_timeout, 5000}
-  ]}
-].
-)";
+const std::string& tutorial_config = tutorial_sys_config();
 
 // Every term of `text` printed back, space-separated, or the error it gives.
 std::string reread(std::string_view text) {

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "app/sys_config.hpp"
+#include "test/tutorial.hpp"
 
 namespace watercooler {
 
@@ -16,18 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 using nodes = std::vector<std::string>;
 
-constexpr std::string_view tutorial_config = R"(%% sys.config
-[{kernel,
-  [
-    {sync_nodes_optional,
-      [
-        'node1@127.0.0.1',
-        'node2@127.0.0.1'
-      ]},
-    {sync_nodes_timeout, 5000}
-  ]}
-].
-)";
+const std::string& tutorial_config = tutorial_sys_config();
 
 sys_config parsed(std::string_view text) {
   auto result = parse_sys_config(text, "sys.config");
