@@ -71,8 +71,10 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       return; // a duplicate: each session sees each message once
     last = seq;
     ++self->state.delivered;
+    // One message shared by every session: CAF copies it only if someone writes to it.
+    auto msg = caf::make_message(deliver_atom::value, origin, inc, seq, text);
     for (const auto& session : self->state.sessions)
-      self->send(session, deliver_atom::value, origin, inc, seq, text);
+      self->send(session, msg);
   };
   return {
     // JOIN <session>
