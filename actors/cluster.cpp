@@ -39,18 +39,6 @@ void report(cluster_actor self, const std::string& name, const std::string& erro
     std::cerr << "watercooler: waiting for node " << name << ": " << error << '\n';
 }
 
-void answer_waiting(cluster_actor self) {
-  auto& st = self->state;
-  if (st.waiting.empty())
-    return;
-  if (!st.synced() && std::chrono::steady_clock::now() < st.sync_deadline)
-    return;
-  auto missing = st.missing_mandatory();
-  for (auto& promise : st.waiting)
-    promise.deliver(missing);
-  st.waiting.clear();
-}
-
 void greet(cluster_actor self, const std::string& name, const caf::actor& peer_room) {
   auto& st = self->state;
   self->request(peer_room, st.config.handshake_timeout, hello_atom::value, st.config.node, st.room)
@@ -69,7 +57,6 @@ void greet(cluster_actor self, const std::string& name, const caf::actor& peer_r
         for (const auto& peer : peers) // mesh: meet the peers of our peers
           if (peer != s.config.node && s.wanted.insert(peer).second)
             s.learned.insert(peer);
-        answer_waiting(self);
       },
       [=](const caf::error& err) {
         self->state.dialing.erase(name);
@@ -77,24 +64,13 @@ void greet(cluster_actor self, const std::string& name, const caf::actor& peer_r
       });
 }
 
-void dial(cluster_actor self, const std::string& name) {
+void dial(cluster_actor self, const std::string& name, uint16_t port) {
   auto& st = self->state;
   auto parsed = parse_node_name(name);
-  if (!parsed) {
-    report(self, name, parsed.error);
+  if (!parsed || st.connected.count(name) > 0 || !st.dialing.insert(name).second)
     return;
-  }
-  auto port = epmd_port_please(parsed.value->host, st.config.epmd_port, parsed.value->alive,
-                               st.config.lookup_timeout);
-  if (!port) {
-    report(self, name, port.error);
-    return;
-  }
-  st.dialing.insert(name);
   auto mm = self->system().middleman().actor_handle();
-  self
-    ->request(mm, st.config.handshake_timeout, caf::connect_atom::value, parsed.value->host,
-              *port.value)
+  self->request(mm, st.config.handshake_timeout, caf::connect_atom::value, parsed->host, port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto peer_room = caf::actor_cast<caf::actor>(std::move(ptr));
@@ -138,25 +114,69 @@ caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config c
       return;
     }
   });
-  self->send(self, dial_atom::value);
   return {
-    // DIAL: every wanted node that is neither connected nor being dialled.
+    // DIAL: the wanted nodes that are neither connected nor being dialled.
     [=](dial_atom) {
       auto& s = self->state;
-      for (const auto& name : std::set<std::string>(s.wanted))
+      std::vector<std::string> names;
+      for (const auto& name : s.wanted)
         if (s.connected.count(name) == 0 && s.dialing.count(name) == 0)
-          dial(self, name);
-      answer_waiting(self);
-      self->delayed_send(self, s.config.retry_interval, dial_atom::value);
+          names.push_back(name);
+      return names;
     },
-    // SYNC: answers once the sys.config nodes are connected or sync_nodes_timeout passed.
-    [=](sync_atom) {
-      auto promise = self->make_response_promise();
-      self->state.waiting.push_back(promise);
-      answer_waiting(self);
-      return promise;
+    // FOUND <name> <port>: the port mapper knows where the node listens.
+    [=](found_atom, const std::string& name, uint16_t port) { dial(self, name, port); },
+    // UNKNOWN <name> <why>
+    [=](unknown_atom, const std::string& name, const std::string& why) { report(self, name, why); },
+    // SYNC: done once the sys.config nodes are connected or sync_nodes_timeout passed; then
+    // the mandatory nodes still missing.
+    [=](sync_atom) -> std::tuple<bool, std::vector<std::string>> {
+      auto& s = self->state;
+      if (!s.synced() && std::chrono::steady_clock::now() < s.sync_deadline)
+        return {false, {}};
+      return {true, s.missing_mandatory()};
     },
   };
+}
+
+dialer::dialer(caf::actor_system& system, caf::actor cluster_actor, cluster_config config) {
+  thread_ =
+    std::thread([this, &system, cluster_actor, config] { run(system, cluster_actor, config); });
+}
+
+dialer::~dialer() {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void dialer::run(caf::actor_system& system, caf::actor cluster_actor, cluster_config config) {
+  caf::scoped_actor self{system};
+  for (;;) {
+    std::vector<std::string> names;
+    self->request(cluster_actor, config.handshake_timeout, dial_atom::value)
+      .receive([&](std::vector<std::string>& xs) { names = std::move(xs); },
+               [&](const caf::error&) {});
+    for (const auto& name : names) {
+      auto parsed = parse_node_name(name);
+      if (!parsed) {
+        self->send(cluster_actor, unknown_atom::value, name, parsed.error);
+        continue;
+      }
+      auto port =
+        epmd_port_please(parsed->host, config.epmd_port, parsed->alive, config.lookup_timeout);
+      if (port)
+        self->send(cluster_actor, found_atom::value, name, *port);
+      else
+        self->send(cluster_actor, unknown_atom::value, name, port.error);
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (wake_.wait_for(lock, config.retry_interval, [this] { return stopping_; }))
+      return;
+  }
 }
 
 } // namespace watercooler

@@ -2,10 +2,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/protocol.hpp"
@@ -34,15 +37,33 @@ struct cluster_state {
   std::set<std::string> dialing;                 // handshakes under way
   std::map<std::string, std::string> last_error; // logged once per change
   std::chrono::steady_clock::time_point sync_deadline;
-  std::vector<caf::response_promise> waiting; // callers of (sync)
 
   // The mandatory nodes not connected yet.
   std::vector<std::string> missing_mandatory() const;
   bool synced() const;
 };
 
-// Runs detached: looking a node up through the port mapper blocks for up to lookup_timeout.
+// Greets and watches peers; the dialer tells it where they are.
 caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config config,
                       caf::actor room);
+
+// Looks the cluster's missing nodes up through their port mappers, every retry_interval. Port
+// mapper queries block (up to lookup_timeout), so they run on this thread of its own rather
+// than on an actor: CAF 0.17 can hang at shutdown on a detached actor with pending timers.
+class dialer {
+public:
+  dialer(caf::actor_system& system, caf::actor cluster_actor, cluster_config config);
+  ~dialer(); // stops and joins the thread; before the actor system goes away
+  dialer(const dialer&) = delete;
+  dialer& operator=(const dialer&) = delete;
+
+private:
+  void run(caf::actor_system& system, caf::actor cluster_actor, cluster_config config);
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 } // namespace watercooler

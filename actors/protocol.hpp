@@ -24,11 +24,14 @@ using hello_atom = caf::atom_constant<caf::atom("hello")>;
 // cluster -> room: adopt the room of a peer node the cluster dialled and greeted.
 using peer_atom = caf::atom_constant<caf::atom("peer")>; // (peer, string name, actor room)
 
-// app -> cluster: wait for the sync_nodes of sys.config; answers the mandatory nodes missing.
-using sync_atom = caf::atom_constant<caf::atom("sync")>; // (sync) -> vector<string> missing
+// app -> cluster: asked until done: are the sync_nodes of sys.config there, or is it too late?
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+// (sync) -> (bool done, vector<string> mandatory nodes missing)
 
-// cluster -> itself: time to dial the nodes that are not connected.
-using dial_atom = caf::atom_constant<caf::atom("dial")>; // (dial)
+// dialer thread -> cluster: which nodes to look up; then what the port mapper said of each.
+using dial_atom = caf::atom_constant<caf::atom("dial")>;       // (dial) -> vector<string> names
+using found_atom = caf::atom_constant<caf::atom("found")>;     // (found, string name, uint16 port)
+using unknown_atom = caf::atom_constant<caf::atom("unknown")>; // (unknown, string name, string why)
 
 // anyone -> room: counts for tests and operators.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;

@@ -49,6 +49,44 @@ void configure(caf::actor_system_config& cfg) {
   cfg.set("logger.console", caf::atom("none"));
 }
 
+// The node's long-lived actors; all of them stop when this goes out of scope.
+struct node_actors {
+  caf::actor room;
+  caf::actor mapper;
+  caf::actor cluster;
+  std::unique_ptr<dialer> lookups; // a thread of its own, joined here
+
+  ~node_actors() {
+    lookups.reset();
+    for (const auto* a : {&cluster, &mapper, &room})
+      if (*a)
+        caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  }
+};
+
+// The mandatory nodes missing once the cluster is done waiting; nothing if a signal came first.
+std::optional<std::vector<std::string>> wait_for_sync(caf::actor_system& system,
+                                                      const caf::actor& the_cluster,
+                                                      const sigset_t& stop_signals) {
+  caf::scoped_actor self{system};
+  const timespec no_wait{0, 0};
+  for (;;) {
+    std::optional<std::vector<std::string>> missing;
+    self->request(the_cluster, std::chrono::seconds(5), sync_atom::value)
+      .receive(
+        [&](bool done, std::vector<std::string>& names) {
+          if (done)
+            missing = std::move(names);
+        },
+        [&](const caf::error&) {});
+    if (missing)
+      return missing;
+    if (sigtimedwait(&stop_signals, nullptr, &no_wait) > 0)
+      return std::nullopt;
+    self->receive(caf::after(std::chrono::milliseconds(100)) >> [] {});
+  }
+}
+
 } // namespace
 
 int run_node(const options& opts) {
@@ -85,59 +123,49 @@ int run_node(const options& opts) {
   caf::actor_system_config cfg;
   configure(cfg);
   caf::actor_system system{cfg};
-  auto the_room = system.spawn(room, node, new_incarnation());
-  auto stop_actors = [&] { caf::anon_send_exit(the_room, caf::exit_reason::user_shutdown); };
-
-  caf::actor mapper;
-  caf::actor the_cluster;
+  node_actors actors; // stopped before the actor system goes away
+  actors.room = system.spawn(room, node, new_incarnation());
   if (name) {
-    auto dist_port = system.middleman().publish(the_room, 0, name->host.c_str(), true);
-    if (!dist_port) {
-      stop_actors();
+    auto dist_port = system.middleman().publish(actors.room, 0, name->host.c_str(), true);
+    if (!dist_port)
       return fail("cannot open a distribution port on " + name->host + ": "
                     + system.render(dist_port.error()),
                   1);
-    }
     port_mapper_config pm;
     pm.host = name->host;
     pm.epmd_port = opts.epmd_port;
     pm.alive = name->alive;
     pm.dist_port = *dist_port;
-    mapper = spawn_port_mapper(system, pm);
-    auto registered = wait_registered(system, mapper, std::chrono::seconds(10));
-    if (!registered) {
-      caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
-      stop_actors();
+    actors.mapper = spawn_port_mapper(system, pm);
+    auto registered = wait_registered(system, actors.mapper, std::chrono::seconds(10));
+    if (!registered)
       return fail(registered.error, 1);
-    }
     cluster_config cc;
     cc.node = node;
     cc.optional = config.sync_nodes_optional;
     cc.mandatory = config.sync_nodes_mandatory;
     cc.sync_timeout = config.sync_nodes_timeout;
     cc.epmd_port = opts.epmd_port;
-    the_cluster = system.spawn<caf::detached>(cluster, cc, the_room);
+    actors.cluster = system.spawn(cluster, cc, actors.room);
+    actors.lookups = std::make_unique<dialer>(system, actors.cluster, cc);
     std::cout << "watercooler: node " << node << " (distribution port " << *dist_port
               << ", port mapper " << name->host << ":" << opts.epmd_port << ")" << std::endl;
-    // As Erlang's kernel: wait for the sys.config nodes, at most sync_nodes_timeout.
-    caf::scoped_actor self{system};
-    std::vector<std::string> missing;
-    self->request(the_cluster, caf::infinite, sync_atom::value)
-      .receive([&](const std::vector<std::string>& m) { missing = m; }, [&](const caf::error&) {});
-    if (!missing.empty()) {
+    // As Erlang's kernel: wait for the sys.config nodes, at most sync_nodes_timeout; a stop
+    // signal still ends the wait (the timeout may be infinity).
+    auto missing = wait_for_sync(system, actors.cluster, stop_signals);
+    if (!missing)
+      return 0;
+    if (!missing->empty()) {
       std::string list;
-      for (const auto& m : missing)
+      for (const auto& m : *missing)
         list += (list.empty() ? "" : ", ") + m;
-      caf::anon_send_exit(the_cluster, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
-      stop_actors();
       return fail("mandatory nodes did not appear within sync_nodes_timeout: " + list, 1);
     }
   }
 
   auto context = std::make_shared<web_context>();
   context->system = &system;
-  context->room = the_room;
+  context->room = actors.room;
   context->node = node;
   context->max_body = opts.max_body;
   context->home_page_html = render_home_page(node);
@@ -157,14 +185,8 @@ int run_node(const options& opts) {
   else if (http.bind(opts.bind, opts.port, error)
            && bind_with_backlog(https, opts.bind, opts.secure_port, error))
     error.clear();
-  if (!error.empty()) {
-    if (the_cluster)
-      caf::anon_send_exit(the_cluster, caf::exit_reason::user_shutdown);
-    if (mapper)
-      caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
-    stop_actors();
+  if (!error.empty())
     return fail(error, 1);
-  }
   std::thread http_thread([&] { http.listen_after_bind(); });
   std::thread https_thread([&] { https.listen_after_bind(); });
   std::cout << "watercooler: " << node << " on http://" << opts.bind << ":" << opts.port
@@ -178,11 +200,6 @@ int run_node(const options& opts) {
   https.stop();
   http_thread.join();
   https_thread.join();
-  if (the_cluster)
-    caf::anon_send_exit(the_cluster, caf::exit_reason::user_shutdown);
-  if (mapper)
-    caf::anon_send_exit(mapper, caf::exit_reason::user_shutdown);
-  stop_actors();
   return 0;
 }
 
