@@ -168,7 +168,8 @@ int run_node(const options& opts) {
   context->room = actors.room;
   context->node = node;
   context->max_body = opts.max_body;
-  context->home_page_html = render_home_page(node);
+  context->home_page_html = render_page("home_page.html", node);
+  context->not_found_html = render_page("not_found_page.html", node);
 
   http_server http;
   http.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };

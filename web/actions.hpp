@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <httplib.h>
 
@@ -30,7 +31,7 @@ bool is_static_file(const std::string& path);
 // A short plain-text answer for a client error or an unavailable room.
 void plain_error(httplib::Response& res, int status, const std::string& reason);
 
-// The page with {{node}} filled in (HTML-escaped).
-std::string render_home_page(const std::string& node);
+// assets/layout.html around the assets/ file `fragment`, {{node}} filled in (HTML-escaped).
+std::string render_page(std::string_view fragment, const std::string& node);
 
 } // namespace watercooler

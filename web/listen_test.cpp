@@ -42,7 +42,8 @@ struct web_node {
     context->system = &sys;
     context->room = room_actor;
     context->node = "nonode@nohost";
-    context->home_page_html = render_home_page(context->node);
+    context->home_page_html = render_page("home_page.html", context->node);
+    context->not_found_html = render_page("not_found_page.html", context->node);
     install_routes(server, context);
     server.set_logger([](const httplib::Request&, const httplib::Response&) {});
     port = server.bind_to_any_port("127.0.0.1");

@@ -15,7 +15,8 @@ struct web_context {
   std::string node;                             // shown on the home page
   std::size_t max_body = 64 * 1024;             // POST /publish bodies above this get 413
   std::chrono::milliseconds room_timeout{5000}; // a room slower than this gets 503
-  std::string home_page_html;                   // rendered once: the node name is fixed
+  std::string home_page_html;                   // pages are rendered once: the node name is fixed
+  std::string not_found_html;
 };
 
 } // namespace watercooler

@@ -81,36 +81,26 @@ TEST_CASE("a single node serves its page, takes form posts and streams them to l
   SUBCASE("a publish answers 303 to / and reaches every listener as one event") {
     sse_stream first(node.port());
     sse_stream second(node.port());
-    auto res = client->Post("/publish", "message=hello", form_type);
-    REQUIRE(res);
-    CHECK(res->status == 303);
-    CHECK(res->get_header_value("Location") == "/");
-    for (auto* listener : {&first, &second}) {
-      auto event = listener->next_event(10s);
-      REQUIRE(event.has_value());
-      CHECK(event->type == "message");
-      CHECK(event->data == "hello");
-    }
+    // Publishes `body`; both listeners must get exactly `text` as one default event.
+    auto publish_reaches_both = [&](const std::string& body, const std::string& text) {
+      auto res = client->Post("/publish", body, form_type);
+      REQUIRE(res);
+      CHECK(res->status == 303);
+      CHECK(res->get_header_value("Location") == "/");
+      for (auto* listener : {&first, &second}) {
+        auto event = listener->next_event(10s);
+        REQUIRE(event.has_value());
+        CHECK(event->type == "message");
+        CHECK(event->data == text);
+      }
+    };
+    publish_reaches_both("message=hello", "hello");
 
     SUBCASE("the form is decoded once: %26 stays an ampersand") {
-      res = client->Post("/publish", "message=two+words+%26+more", form_type);
-      REQUIRE(res);
-      CHECK(res->status == 303);
-      for (auto* listener : {&first, &second}) {
-        auto event = listener->next_event(10s);
-        REQUIRE(event.has_value());
-        CHECK(event->data == "two words & more");
-      }
+      publish_reaches_both("message=two+words+%26+more", "two words & more");
     }
     SUBCASE("a multi-line message is one event of two data lines") {
-      res = client->Post("/publish", "message=a%0Ab", form_type);
-      REQUIRE(res);
-      CHECK(res->status == 303);
-      for (auto* listener : {&first, &second}) {
-        auto event = listener->next_event(10s);
-        REQUIRE(event.has_value());
-        CHECK(event->data == "a\nb");
-      }
+      publish_reaches_both("message=a%0Ab", "a\nb");
     }
     SUBCASE("non-ASCII text arrives unchanged") {
       require_delivered(node.port(), first, "caf\xc3\xa9 \xe2\x82\xac <b>&amp;</b>");
