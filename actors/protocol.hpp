@@ -15,7 +15,7 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>; // (publish, stri
 // room -> peer room: a message published on `origin`, once per peer node; never re-forwarded.
 // room -> session: the same tuple, once per local session.
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
-// (deliver, string origin, uint64 incarnation, uint64 seq, string text)
+// (deliver, string origin, uint64 incarnation, uint64 seq, int64 published_us, string text)
 
 // cluster -> peer room: the handshake; the peer answers with its name and its own peers.
 using hello_atom = caf::atom_constant<caf::atom("hello")>;

@@ -43,17 +43,22 @@ std::vector<std::string> room_state::peer_names() const {
   return names;
 }
 
-caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation) {
+caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
+                   std::shared_ptr<node_metrics> metrics) {
   self->state.node = std::move(node);
   self->state.incarnation = incarnation;
+  self->state.metrics = std::move(metrics);
   self->set_down_handler([=](const caf::down_msg& msg) {
     self->state.forget_session(msg.source);
     auto peer = self->state.forget_peer(msg.source);
-    if (!peer.empty())
+    if (!peer.empty()) {
+      self->state.metrics->peer_up(peer, false);
       std::cerr << "watercooler: lost node " << peer << '\n';
+    }
   });
   // Peers are other programs: a message of the wrong shape is reported and dropped.
-  self->set_default_handler([](caf::scheduled_actor* who, caf::message_view& msg) {
+  self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
+    ++self->state.metrics->dropped;
     std::cerr << "watercooler: " << who->name() << " dropped an unexpected message "
               << caf::to_string(msg.content()).substr(0, 200) << '\n';
     return caf::result<caf::message>{caf::sec::unexpected_message};
@@ -61,18 +66,21 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   auto adopt = [=](const std::string& name, const caf::actor& peer_room) {
     if (self->state.add_peer(name, peer_room)) {
       self->monitor(peer_room);
+      self->state.metrics->peer_up(name, true);
       std::cerr << "watercooler: connected to node " << name << '\n';
     }
   };
   auto deliver_locally = [=](const std::string& origin, uint64_t inc, uint64_t seq,
-                             const std::string& text) {
+                             int64_t published_us, const std::string& text) {
     auto& last = self->state.seen[{origin, inc}];
-    if (seq <= last)
-      return; // a duplicate: each session sees each message once
+    if (seq <= last) {
+      ++self->state.metrics->dropped; // a duplicate: each session sees each message once
+      return;
+    }
     last = seq;
     ++self->state.delivered;
     // One message shared by every session: CAF copies it only if someone writes to it.
-    auto msg = caf::make_message(deliver_atom::value, origin, inc, seq, text);
+    auto msg = caf::make_message(deliver_atom::value, origin, inc, seq, published_us, text);
     for (const auto& session : self->state.sessions)
       self->send(session, msg);
   };
@@ -91,15 +99,24 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](publish_atom, const std::string& text) -> uint64_t {
       auto& st = self->state;
       auto seq = ++st.next_seq;
+      auto published_us = now_us();
       ++st.published;
-      for (const auto& [name, peer_room] : st.peers)
-        self->send(peer_room, deliver_atom::value, st.node, st.incarnation, seq, text);
-      deliver_locally(st.node, st.incarnation, seq, text);
+      ++st.metrics->published;
+      for (const auto& [name, peer_room] : st.peers) {
+        self->send(peer_room, deliver_atom::value, st.node, st.incarnation, seq, published_us,
+                   text);
+        st.metrics->forwarded_to(name);
+      }
+      deliver_locally(st.node, st.incarnation, seq, published_us, text);
       return seq;
     },
-    // DELIVER <origin> <incarnation> <seq> <text>: from a peer's room, never re-forwarded.
-    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq,
-        const std::string& text) { deliver_locally(origin, inc, seq, text); },
+    // DELIVER <origin> <incarnation> <seq> <published_us> <text>: from a peer's room, never
+    // re-forwarded.
+    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
+        const std::string& text) {
+      ++self->state.metrics->received;
+      deliver_locally(origin, inc, seq, published_us, text);
+    },
     // HELLO <name> <room>: a peer node greets us; answer with our name and our peers.
     [=](hello_atom, const std::string& name,
         const caf::actor& peer_room) -> std::tuple<std::string, std::vector<std::string>> {

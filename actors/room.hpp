@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "actors/metrics.hpp"
 #include "actors/protocol.hpp"
 
 namespace watercooler {
@@ -22,6 +24,7 @@ struct room_state {
   std::map<std::pair<std::string, uint64_t>, uint64_t> seen; // (origin, incarnation) -> last seq
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
+  std::shared_ptr<node_metrics> metrics;
 
   void forget_session(const caf::actor_addr& who);
   // Returns the name of the peer whose room `who` was, or "" when it was none.
@@ -30,6 +33,7 @@ struct room_state {
   std::vector<std::string> peer_names() const;
 };
 
-caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation);
+caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
+                   std::shared_ptr<node_metrics> metrics);
 
 } // namespace watercooler

@@ -25,7 +25,8 @@ struct delivery {
 std::optional<delivery> next_delivery(caf::scoped_actor& self) {
   std::optional<delivery> got;
   self->receive(
-    [&](deliver_atom, const std::string& origin, uint64_t, uint64_t seq, const std::string& text) {
+    [&](deliver_atom, const std::string& origin, uint64_t, uint64_t seq, int64_t,
+        const std::string& text) {
       got = delivery{origin, seq, text};
     },
     caf::after(2s) >> [] {});
@@ -53,7 +54,8 @@ std::tuple<uint64_t, uint64_t, uint64_t, uint64_t> stats(caf::scoped_actor& self
 struct fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7);
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics);
 
   ~fixture() {
     caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
@@ -100,6 +102,9 @@ TEST_CASE("room forwards a local post once to each peer and never re-forwards a 
 
   SUBCASE("a local post reaches the peer once") {
     f.publish(session, "local");
+    CHECK(f.metrics->published == 1);
+    CHECK(f.metrics->peers().at("node2@127.0.0.1").forwarded == 1);
+    CHECK(f.metrics->peers().at("node2@127.0.0.1").up);
     auto forwarded = next_delivery(peer);
     REQUIRE(forwarded);
     CHECK(forwarded->origin == "node1@127.0.0.1");
@@ -108,7 +113,7 @@ TEST_CASE("room forwards a local post once to each peer and never re-forwards a 
   }
   SUBCASE("a peer's message goes to local sessions only") {
     peer->send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{3},
-               uint64_t{1}, std::string("remote"));
+               uint64_t{1}, now_us(), std::string("remote"));
     auto got = next_delivery(session);
     REQUIRE(got);
     CHECK(got->origin == "node2@127.0.0.1");
@@ -123,7 +128,7 @@ TEST_CASE("room delivers each message once, in order per origin") {
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
   auto from_peer = [&](uint64_t incarnation, uint64_t seq, const std::string& text) {
     caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), incarnation,
-                   seq, text);
+                   seq, now_us(), text);
   };
   from_peer(1, 1, "one");
   from_peer(1, 1, "one again");
@@ -137,6 +142,8 @@ TEST_CASE("room delivers each message once, in order per origin") {
   }
   CHECK(texts == std::vector<std::string>{"one", "two", "after a restart"});
   CHECK(nothing_more(session));
+  CHECK(f.metrics->received == 4);
+  CHECK(f.metrics->dropped == 1);
 }
 
 TEST_CASE("room forgets sessions that leave or die") {

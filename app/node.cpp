@@ -124,7 +124,8 @@ int run_node(const options& opts) {
   configure(cfg);
   caf::actor_system system{cfg};
   node_actors actors; // stopped before the actor system goes away
-  actors.room = system.spawn(room, node, new_incarnation());
+  auto metrics = std::make_shared<node_metrics>();
+  actors.room = system.spawn(room, node, new_incarnation(), metrics);
   if (name) {
     auto dist_port = system.middleman().publish(actors.room, 0, name->host.c_str(), true);
     if (!dist_port)
@@ -168,6 +169,7 @@ int run_node(const options& opts) {
   context->room = actors.room;
   context->node = node;
   context->max_body = opts.max_body;
+  context->metrics = metrics;
   context->home_page_html = render_page("home_page.html", node);
   context->not_found_html = render_page("not_found_page.html", node);
 

@@ -20,6 +20,10 @@ void publish(const web_context& context, const httplib::Request& req, const std:
 // GET /listen : every message of the cluster as a Server-Sent Event.
 void listen(const web_context& context, const httplib::Request& req, httplib::Response& res);
 
+// GET /metrics : Prometheus text exposition of the node's counters.
+void metrics_page(const web_context& context, const httplib::Request& req, httplib::Response& res);
+std::string render_metrics(const node_metrics& metrics);
+
 // Any unknown path: the "Nothing here!" page.
 void not_found_page(const web_context& context, const httplib::Request& req,
                     httplib::Response& res);

@@ -18,7 +18,7 @@ namespace {
 
 void stream_from_queue(const web_context& context, httplib::Response& res) {
   auto queue = std::make_shared<sse_queue>();
-  auto session = context.system->spawn(queued_session, queue);
+  auto session = context.system->spawn(queued_session, queue, context.metrics);
   caf::anon_send(context.room, join_atom::value, session); // before the head goes out
   auto room = context.room;
   res.set_header("Cache-Control", "no-cache");
@@ -50,13 +50,14 @@ void stream_from_queue(const web_context& context, httplib::Response& res) {
 void listen(const web_context& context, const httplib::Request& req, httplib::Response& res) {
   auto* system = context.system;
   auto room = context.room;
+  auto metrics = context.metrics;
   bool chunked = req.version != "HTTP/1.0";
-  auto adopted = http_server::hand_off([system, room, chunked](int fd) {
+  auto adopted = http_server::hand_off([system, room, chunked, metrics](int fd) {
     int flags = ::fcntl(fd, F_GETFL, 0);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    system->middleman().spawn_broker(sse_session, fd, room, chunked);
+    system->middleman().spawn_broker(sse_session, fd, room, chunked, metrics);
   });
   if (adopted) {
     res.status = 200; // for the request log; the session writes the real head

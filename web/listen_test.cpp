@@ -27,6 +27,7 @@ struct web_node {
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::actor room_actor;
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
   http_server server;
   std::thread thread;
   int port = 0;
@@ -37,10 +38,11 @@ struct web_node {
   }
 
   web_node() : sys(with_middleman(cfg)) {
-    room_actor = sys.spawn(room, "nonode@nohost", 1);
+    room_actor = sys.spawn(room, "nonode@nohost", 1, metrics);
     auto context = std::make_shared<web_context>();
     context->system = &sys;
     context->room = room_actor;
+    context->metrics = metrics;
     context->node = "nonode@nohost";
     context->home_page_html = render_page("home_page.html", context->node);
     context->not_found_html = render_page("not_found_page.html", context->node);

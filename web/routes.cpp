@@ -35,6 +35,10 @@ const std::vector<route>& route_table() {
      [](const web_context& c, const httplib::Request& q, const std::string&, httplib::Response& r) {
        listen(c, q, r);
      }},
+    {"GET", "/metrics",
+     [](const web_context& c, const httplib::Request& q, const std::string&, httplib::Response& r) {
+       metrics_page(c, q, r);
+     }},
     {"GET", nullptr,
      [](const web_context&, const httplib::Request& q, const std::string&, httplib::Response& r) {
        static_file(q, r);
@@ -45,6 +49,14 @@ const std::vector<route>& route_table() {
 
 bool path_matches(const route& r, const std::string& path) {
   return r.path != nullptr ? path == r.path : is_static_file(path);
+}
+
+// The route a request took, as a metrics label: a bounded set, whatever paths clients send.
+std::string route_label(const std::string& path) {
+  for (const auto& r : route_table())
+    if (path_matches(r, path))
+      return r.path != nullptr ? r.path : "static";
+  return "other";
 }
 
 // Reads the body of a POST up to the context's limit; false (and a 413 answer) above it.
@@ -157,7 +169,11 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
     request_started();
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  server.set_logger(log_request);
+  server.set_logger([context](const httplib::Request& req, const httplib::Response& res) {
+    if (context->metrics)
+      context->metrics->request(route_label(req.path), res.status);
+    log_request(req, res);
+  });
 }
 
 } // namespace watercooler

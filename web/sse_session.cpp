@@ -18,6 +18,22 @@ std::string chunk(const std::string& payload) {
 
 } // namespace
 
+void count_delivery(node_metrics& metrics, int64_t published_us, size_t bytes) {
+  ++metrics.delivered;
+  metrics.bytes_sent += bytes;
+  metrics.latency.observe(now_us() - published_us);
+}
+
+sse_session_state::~sse_session_state() {
+  if (metrics)
+    --metrics->sessions;
+}
+
+queued_session_state::~queued_session_state() {
+  if (metrics)
+    --metrics->sessions;
+}
+
 std::string sse_response_head(bool chunked) {
   std::string head = "HTTP/1.1 200 OK\r\n"
                      "Content-Type: text/event-stream\r\n"
@@ -28,8 +44,10 @@ std::string sse_response_head(bool chunked) {
 }
 
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked) {
+                          caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
+  st.metrics = std::move(metrics);
+  ++st.metrics->sessions;
   st.connection = self->add_scribe(fd);
   st.room = room;
   st.chunked = chunked;
@@ -43,7 +61,8 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); }); // the room is gone
   return {
     // DELIVER <origin> <incarnation> <seq> <text>
-    [=](deliver_atom, const std::string&, uint64_t, uint64_t, const std::string& text) {
+    [=](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t published_us,
+        const std::string& text) {
       auto& s = self->state;
       auto event = sse_event(text);
       auto out = s.chunked ? chunk(event) : event;
@@ -51,6 +70,7 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
       self->flush(s.connection);
       ++s.events;
       s.bytes += out.size();
+      count_delivery(*s.metrics, published_us, out.size());
     },
     [=](const caf::io::new_data_msg&) {
       // A client has nothing to say on an event stream; its bytes are ignored.
@@ -62,12 +82,19 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
   };
 }
 
-caf::behavior queued_session(caf::stateful_actor<queued_session_state>*,
-                             std::shared_ptr<sse_queue> queue) {
+caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
+                             std::shared_ptr<sse_queue> queue,
+                             std::shared_ptr<node_metrics> metrics) {
+  self->state.metrics = std::move(metrics);
+  ++self->state.metrics->sessions;
   return {
-    [=](deliver_atom, const std::string&, uint64_t, uint64_t, const std::string& text) {
+    [=](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t published_us,
+        const std::string& text) {
+      auto event = sse_event(text);
+      // Counted when queued: the stream's thread writes it within a second or ends the stream.
+      count_delivery(*self->state.metrics, published_us, event.size());
       std::lock_guard<std::mutex> guard(queue->mutex);
-      queue->events.push_back(sse_event(text));
+      queue->events.push_back(std::move(event));
       queue->ready.notify_one();
     },
   };

@@ -10,6 +10,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/metrics.hpp"
+
 namespace watercooler {
 
 struct sse_session_state {
@@ -20,11 +22,14 @@ struct sse_session_state {
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
   uint64_t events = 0;
   uint64_t bytes = 0;
+  std::shared_ptr<node_metrics> metrics;
+
+  ~sse_session_state();
 };
 
 // A stream on a plain socket, owned by CAF's event loop: no thread per stream.
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked);
+                          caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics);
 
 // Events waiting for a stream that a thread writes (TLS connections stay with their thread).
 struct sse_queue {
@@ -36,11 +41,19 @@ struct sse_queue {
 
 struct queued_session_state {
   static inline const char* name = "tls_sse_session";
+
+  std::shared_ptr<node_metrics> metrics;
+
+  ~queued_session_state();
 };
 
 // The session of a thread-written stream: formats events into `queue`.
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue);
+                             std::shared_ptr<sse_queue> queue,
+                             std::shared_ptr<node_metrics> metrics);
+
+// Counts one event written to a stream.
+void count_delivery(node_metrics& metrics, int64_t published_us, size_t bytes);
 
 // The response head of an event stream.
 std::string sse_response_head(bool chunked);

@@ -3,9 +3,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include <caf/all.hpp>
+
+#include "actors/metrics.hpp"
 
 namespace watercooler {
 
@@ -17,6 +20,7 @@ struct web_context {
   std::chrono::milliseconds room_timeout{5000}; // a room slower than this gets 503
   std::string home_page_html;                   // pages are rendered once: the node name is fixed
   std::string not_found_html;
+  std::shared_ptr<node_metrics> metrics;
 };
 
 } // namespace watercooler

@@ -1,0 +1,66 @@
+// Counters of one node, shared by its actors and its HTTP layer; read by /metrics.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace watercooler {
+
+// Publish-to-delivery latency, Prometheus-style cumulative buckets (upper bounds in seconds).
+class latency_histogram {
+public:
+  static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                 0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+  void observe(int64_t microseconds);
+
+  struct snapshot {
+    std::array<uint64_t, bounds.size()> cumulative{}; // observations <= each bound
+    uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  snapshot read() const;
+
+private:
+  std::array<std::atomic<uint64_t>, bounds.size() + 1> buckets_{}; // last: above every bound
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_us_{0};
+};
+
+struct node_metrics {
+  std::atomic<uint64_t> published{0};  // messages published on this node
+  std::atomic<uint64_t> received{0};   // messages received from peer nodes
+  std::atomic<uint64_t> delivered{0};  // events written to local streams (one per stream)
+  std::atomic<uint64_t> dropped{0};    // duplicates and malformed messages from peers
+  std::atomic<uint64_t> bytes_sent{0}; // bytes written to local streams
+  std::atomic<int64_t> sessions{0};    // streams open now
+  latency_histogram latency;           // origin's publish -> written to a local stream
+
+  // Per peer node: connected now, and messages forwarded to it.
+  void peer_up(const std::string& peer, bool up);
+  void forwarded_to(const std::string& peer);
+  struct peer_counts {
+    bool up = false;
+    uint64_t forwarded = 0;
+  };
+  std::map<std::string, peer_counts> peers() const;
+
+  // HTTP requests by route and status.
+  void request(const std::string& route, int status);
+  std::map<std::pair<std::string, int>, uint64_t> requests() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::string, peer_counts> peers_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+};
+
+// Microseconds since the Unix epoch: the publish time that travels with each message.
+int64_t now_us();
+
+} // namespace watercooler
