@@ -130,6 +130,10 @@ caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config c
     [=](unknown_atom, const std::string& name, const std::string& why) { report(self, name, why); },
     // SYNC: done once the sys.config nodes are connected or sync_nodes_timeout passed; then
     // the mandatory nodes still missing.
+    // INSPECT: for --inspect's list of actors.
+    [=](inspect_atom) {
+      return actor_report{"cluster", "event-based", self->mailbox().size()};
+    },
     [=](sync_atom) -> std::tuple<bool, std::vector<std::string>> {
       auto& s = self->state;
       if (!s.synced() && std::chrono::steady_clock::now() < s.sync_deadline)

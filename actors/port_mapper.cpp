@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/protocol.hpp"
+
 namespace watercooler {
 
 namespace {
@@ -468,6 +470,10 @@ caf::behavior port_mapper(caf::io::stateful_broker<port_mapper_state>* self,
   else
     try_register(self);
   return {
+    // INSPECT: for --inspect's list of actors.
+    [=](inspect_atom) {
+      return actor_report{"port_mapper", "broker", self->mailbox().size()};
+    },
     [=](caf::get_atom) -> caf::result<std::string> {
       auto& s = self->state;
       switch (s.role) {

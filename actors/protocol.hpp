@@ -3,6 +3,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/report.hpp"
+
 namespace watercooler {
 
 // web -> room: a browser joins the room with its session actor, or leaves it.
@@ -36,5 +38,24 @@ using unknown_atom = caf::atom_constant<caf::atom("unknown")>; // (unknown, stri
 // anyone -> room: counts for tests and operators.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 // (stats) -> (uint64 sessions, uint64 peers, uint64 published, uint64 delivered)
+
+// app -> room, once started: what the node is (ports, version) and its other actors.
+using about_atom = caf::atom_constant<caf::atom("about")>;
+// (about, node_report facts, vector<actor> others)
+
+// --inspect -> room: everything about the node; room -> session, room -> other actors: each one.
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+// room: (inspect) -> node_report; session: (inspect) -> session_report; (inspect) -> actor_report
+
+// Registers the types above that cross the network; both ends of a connection need this.
+inline void add_report_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<node_report>("node_report");
+  cfg.add_message_type<session_report>("session_report");
+  cfg.add_message_type<peer_report>("peer_report");
+  cfg.add_message_type<actor_report>("actor_report");
+  cfg.add_message_type<std::vector<peer_report>>("std::vector<peer_report>");
+  cfg.add_message_type<std::vector<session_report>>("std::vector<session_report>");
+  cfg.add_message_type<std::vector<actor_report>>("std::vector<actor_report>");
+}
 
 } // namespace watercooler

@@ -53,6 +53,9 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto peer = self->state.forget_peer(msg.source);
     if (!peer.empty()) {
       self->state.metrics->peer_up(peer, false);
+      auto& report = self->state.peer_states[peer];
+      report.state = "down";
+      report.since_ms = now_us() / 1000;
       std::cerr << "watercooler: lost node " << peer << '\n';
     }
   });
@@ -67,6 +70,10 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     if (self->state.add_peer(name, peer_room)) {
       self->monitor(peer_room);
       self->state.metrics->peer_up(name, true);
+      auto& report = self->state.peer_states[name];
+      report.name = name;
+      report.state = "connected";
+      report.since_ms = now_us() / 1000;
       std::cerr << "watercooler: connected to node " << name << '\n';
     }
   };
@@ -106,6 +113,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
         self->send(peer_room, deliver_atom::value, st.node, st.incarnation, seq, published_us,
                    text);
         st.metrics->forwarded_to(name);
+        ++st.peer_states[name].forwarded;
       }
       deliver_locally(st.node, st.incarnation, seq, published_us, text);
       return seq;
@@ -115,6 +123,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& text) {
       ++self->state.metrics->received;
+      ++self->state.peer_states[origin].received;
       deliver_locally(origin, inc, seq, published_us, text);
     },
     // HELLO <name> <room>: a peer node greets us; answer with our name and our peers.
@@ -127,6 +136,47 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     // PEER <name> <room>: our cluster dialled and greeted this node.
     [=](peer_atom, const std::string& name, const caf::actor& peer_room) {
       adopt(name, peer_room);
+    },
+    // ABOUT <facts> <others>
+    [=](about_atom, const node_report& facts, const std::vector<caf::actor>& others) {
+      self->state.facts = facts;
+      self->state.others = others;
+    },
+    // INSPECT: the node's facts, room, peers, and what each session and other actor says.
+    [=](inspect_atom) -> caf::result<node_report> {
+      auto& st = self->state;
+      auto report = std::make_shared<node_report>(st.facts);
+      report->name = st.node;
+      report->now_ms = now_us() / 1000;
+      report->members = st.sessions.size();
+      report->published = st.published;
+      report->delivered = st.delivered;
+      report->received = st.metrics->received;
+      for (const auto& entry : st.peer_states)
+        report->peers.push_back(entry.second);
+      report->actors.push_back({"room", "event-based", self->mailbox().size()});
+      auto promise = std::make_shared<caf::typed_response_promise<node_report>>(
+        self->make_response_promise<node_report>());
+      auto asked = st.sessions.size() + st.others.size();
+      auto pending = std::make_shared<size_t>(asked);
+      auto done = [=] {
+        if (--*pending == 0)
+          promise->deliver(std::move(*report));
+      };
+      if (asked == 0) {
+        promise->deliver(std::move(*report));
+        return *promise;
+      }
+      // An actor that does not answer within a second is left out rather than holding the rest.
+      for (const auto& session : st.sessions)
+        self->request(session, std::chrono::seconds(1), inspect_atom::value)
+          .then([=](const session_report& s) { report->sessions.push_back(s), done(); },
+                [=](const caf::error&) { done(); });
+      for (const auto& other : st.others)
+        self->request(other, std::chrono::seconds(1), inspect_atom::value)
+          .then([=](const actor_report& a) { report->actors.push_back(a), done(); },
+                [=](const caf::error&) { done(); });
+      return *promise;
     },
     // STATS
     [=](stats_atom) -> std::tuple<uint64_t, uint64_t, uint64_t, uint64_t> {

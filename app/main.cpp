@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/certificate.hpp"
+#include "app/inspect.hpp"
 #include "app/node.hpp"
 #include "app/options.hpp"
 
@@ -26,5 +27,7 @@ int main(int argc, char** argv) {
     std::cout << "watercooler " << WATERCOOLER_VERSION << '\n';
     return 0;
   }
+  if (!opts.inspect.empty())
+    return watercooler::run_inspect(opts);
   return watercooler::run_node(opts);
 }

@@ -47,6 +47,7 @@ void configure(caf::actor_system_config& cfg) {
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   cfg.set("logger.console", caf::atom("none"));
+  add_report_types(cfg);
 }
 
 // The node's long-lived actors; all of them stop when this goes out of scope.
@@ -90,6 +91,7 @@ std::optional<std::vector<std::string>> wait_for_sync(caf::actor_system& system,
 } // namespace
 
 int run_node(const options& opts) {
+  const auto started_ms = now_us() / 1000;
   // Configuration first: mistakes in it are usage errors, reported before anything starts.
   sys_config config;
   if (!opts.config_path.empty()) {
@@ -126,6 +128,7 @@ int run_node(const options& opts) {
   node_actors actors; // stopped before the actor system goes away
   auto metrics = std::make_shared<node_metrics>();
   actors.room = system.spawn(room, node, new_incarnation(), metrics);
+  uint16_t dist = 0;
   if (name) {
     auto dist_port = system.middleman().publish(actors.room, 0, name->host.c_str(), true);
     if (!dist_port)
@@ -137,6 +140,7 @@ int run_node(const options& opts) {
     pm.epmd_port = opts.epmd_port;
     pm.alive = name->alive;
     pm.dist_port = *dist_port;
+    dist = *dist_port;
     actors.mapper = spawn_port_mapper(system, pm);
     auto registered = wait_registered(system, actors.mapper, std::chrono::seconds(10));
     if (!registered)
@@ -190,6 +194,18 @@ int run_node(const options& opts) {
     error.clear();
   if (!error.empty())
     return fail(error, 1);
+  node_report facts;
+  facts.version = WATERCOOLER_VERSION;
+  facts.started_ms = started_ms;
+  facts.http_port = opts.port;
+  facts.https_port = opts.secure_port;
+  facts.dist_port = dist;
+  facts.scheduler_threads = system.scheduler().num_workers();
+  std::vector<caf::actor> others;
+  for (const auto* a : {&actors.cluster, &actors.mapper})
+    if (*a)
+      others.push_back(*a);
+  caf::anon_send(actors.room, about_atom::value, facts, others);
   std::thread http_thread([&] { http.listen_after_bind(); });
   std::thread https_thread([&] { https.listen_after_bind(); });
   std::cout << "watercooler: " << node << " on http://" << opts.bind << ":" << opts.port

@@ -72,6 +72,26 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       opts.help = true;
     } else if (flag == "--version") {
       opts.version = true;
+    } else if (flag == "--inspect") {
+      auto v = value();
+      if (!v || v->empty())
+        return missing();
+      opts.inspect = *v;
+    } else if (flag == "--json") {
+      opts.json = true;
+    } else if (flag == "--only") {
+      opts.only = true;
+    } else if (flag == "--watch") {
+      opts.watch_seconds = 2;
+      std::optional<std::string> v = inline_value;
+      if (!v && i + 1 < args.size() && !args[i + 1].empty() && args[i + 1][0] != '-')
+        v = args[++i];
+      if (v) {
+        auto seconds = parse_unsigned(*v, 3600);
+        if (!seconds || *seconds == 0)
+          return usage_error{"--watch " + *v + " is not a number of seconds (1-3600)"};
+        opts.watch_seconds = static_cast<unsigned>(*seconds);
+      }
     } else if (flag == "--name") {
       auto v = value();
       if (!v)
@@ -122,6 +142,10 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       return usage_error{"unknown option " + arg + " (see --help)"};
     }
   }
+  if ((opts.json || opts.only || opts.watch_seconds > 0) && opts.inspect.empty())
+    return usage_error{"--json, --only and --watch go with --inspect NODE"};
+  if (opts.json && opts.watch_seconds > 0)
+    return usage_error{"--watch shows a table; it does not combine with --json"};
   return opts;
 }
 
@@ -130,6 +154,7 @@ std::string help_text(const std::string& default_state_dir) {
 
 Usage:
   watercooler [--name NAME@HOST] [--erl "-config sys.config"] [options]
+  watercooler --inspect NAME@HOST [--json] [--only] [--watch [SECONDS]]
 
 Options:
   --name NAME@HOST      name this node, e.g. node1@127.0.0.1. Named nodes register with the
@@ -146,6 +171,12 @@ Options:
                         (default )"
          + default_state_dir + R"().
   --max-body BYTES      largest POST /publish body accepted (default 65536); larger gets 413.
+  --inspect NODE        print what NODE (name@host, found through its port mapper) and every
+                        node it is connected to are running: node, peers, room, sessions,
+                        actors. Then exit.
+    --json              print one JSON document instead (schema in the README).
+    --only              inspect NODE alone, not its peers.
+    --watch [SECONDS]   refresh every SECONDS (default 2) with event rates, until Ctrl-C.
   --version             print the version and exit.
   -h, --help            print this help and exit.
 

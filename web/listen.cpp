@@ -16,9 +16,14 @@ namespace watercooler {
 
 namespace {
 
-void stream_from_queue(const web_context& context, httplib::Response& res) {
+std::string client_of(const httplib::Request& req) {
+  return req.remote_addr + ":" + std::to_string(req.remote_port);
+}
+
+void stream_from_queue(const web_context& context, const httplib::Request& req,
+                       httplib::Response& res) {
   auto queue = std::make_shared<sse_queue>();
-  auto session = context.system->spawn(queued_session, queue, context.metrics);
+  auto session = context.system->spawn(queued_session, queue, context.metrics, client_of(req));
   caf::anon_send(context.room, join_atom::value, session); // before the head goes out
   auto room = context.room;
   res.set_header("Cache-Control", "no-cache");
@@ -52,18 +57,19 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   auto room = context.room;
   auto metrics = context.metrics;
   bool chunked = req.version != "HTTP/1.0";
-  auto adopted = http_server::hand_off([system, room, chunked, metrics](int fd) {
+  auto client = client_of(req);
+  auto adopted = http_server::hand_off([system, room, chunked, metrics, client](int fd) {
     int flags = ::fcntl(fd, F_GETFL, 0);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    system->middleman().spawn_broker(sse_session, fd, room, chunked, metrics);
+    system->middleman().spawn_broker(sse_session, fd, room, chunked, metrics, client);
   });
   if (adopted) {
     res.status = 200; // for the request log; the session writes the real head
     return;
   }
-  stream_from_queue(context, res);
+  stream_from_queue(context, req, res);
 }
 
 } // namespace watercooler

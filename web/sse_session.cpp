@@ -44,9 +44,12 @@ std::string sse_response_head(bool chunked) {
 }
 
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics) {
+                          caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics,
+                          std::string client) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
+  st.client = std::move(client);
+  st.since_ms = st.last_active_ms = now_us() / 1000;
   ++st.metrics->sessions;
   st.connection = self->add_scribe(fd);
   st.room = room;
@@ -70,7 +73,15 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
       self->flush(s.connection);
       ++s.events;
       s.bytes += out.size();
+      s.last_active_ms = now_us() / 1000;
       count_delivery(*s.metrics, published_us, out.size());
+    },
+    // INSPECT
+    [=](inspect_atom) {
+      const auto& s = self->state;
+      return session_report{
+        std::to_string(self->id()), s.client,        s.since_ms, s.events, s.bytes,
+        self->mailbox().size(),     s.last_active_ms};
     },
     [=](const caf::io::new_data_msg&) {
       // A client has nothing to say on an event stream; its bytes are ignored.
@@ -84,18 +95,31 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
 
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
                              std::shared_ptr<sse_queue> queue,
-                             std::shared_ptr<node_metrics> metrics) {
+                             std::shared_ptr<node_metrics> metrics, std::string client) {
   self->state.metrics = std::move(metrics);
+  self->state.client = std::move(client);
+  self->state.since_ms = self->state.last_active_ms = now_us() / 1000;
   ++self->state.metrics->sessions;
   return {
     [=](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t published_us,
         const std::string& text) {
       auto event = sse_event(text);
       // Counted when queued: the stream's thread writes it within a second or ends the stream.
-      count_delivery(*self->state.metrics, published_us, event.size());
+      auto& st = self->state;
+      count_delivery(*st.metrics, published_us, event.size());
+      ++st.events;
+      st.bytes += event.size();
+      st.last_active_ms = now_us() / 1000;
       std::lock_guard<std::mutex> guard(queue->mutex);
       queue->events.push_back(std::move(event));
       queue->ready.notify_one();
+    },
+    // INSPECT
+    [=](inspect_atom) {
+      const auto& st = self->state;
+      return session_report{
+        std::to_string(self->id()), st.client,        st.since_ms, st.events, st.bytes,
+        self->mailbox().size(),     st.last_active_ms};
     },
   };
 }

@@ -1,0 +1,154 @@
+// The inspector: finds nodes through their port mapper like any peer, asks their rooms.
+#include "app/inspect.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/node_name.hpp"
+#include "actors/port_mapper.hpp"
+#include "actors/protocol.hpp"
+#include "app/inspect_output.hpp"
+
+namespace watercooler {
+
+namespace {
+
+constexpr auto lookup_timeout = std::chrono::seconds(2);
+constexpr auto answer_timeout = std::chrono::seconds(4);
+
+// One node's report, or why there is none.
+outcome<node_report> fetch(caf::actor_system& system, const std::string& node, uint16_t epmd) {
+  auto name = parse_node_name(node);
+  if (!name)
+    return outcome<node_report>::fail(name.error);
+  auto port = epmd_port_please(name->host, epmd, name->alive, lookup_timeout);
+  if (!port)
+    return outcome<node_report>::fail(port.error);
+  caf::scoped_actor self{system};
+  caf::actor room;
+  std::string error;
+  self
+    ->request(system.middleman().actor_handle(), answer_timeout, caf::connect_atom::value,
+              name->host, *port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        room = caf::actor_cast<caf::actor>(std::move(ptr));
+      },
+      [&](const caf::error& err) { error = "cannot connect: " + system.render(err); });
+  if (!room)
+    return outcome<node_report>::fail(error.empty() ? "the node publishes no room" : error);
+  std::optional<node_report> report;
+  self->request(room, answer_timeout, inspect_atom::value)
+    .receive([&](node_report& r) { report = std::move(r); },
+             [&](const caf::error& err) { error = "no answer: " + system.render(err); });
+  if (!report)
+    return outcome<node_report>::fail(error);
+  return outcome<node_report>::ok(std::move(*report));
+}
+
+// The node and, unless --only, every node it is connected to.
+outcome<std::vector<node_report>> fetch_all(caf::actor_system& system, const options& opts) {
+  auto first = fetch(system, opts.inspect, opts.epmd_port);
+  if (!first)
+    return outcome<std::vector<node_report>>::fail("cannot inspect " + opts.inspect + ": "
+                                                   + first.error);
+  std::vector<node_report> reports{*first};
+  if (!opts.only)
+    for (const auto& peer : first->peers) {
+      if (peer.state != "connected")
+        continue;
+      auto other = fetch(system, peer.name, opts.epmd_port);
+      if (other)
+        reports.push_back(*other);
+      else
+        std::cerr << "watercooler: cannot inspect peer " << peer.name << ": " << other.error
+                  << '\n';
+    }
+  return outcome<std::vector<node_report>>::ok(std::move(reports));
+}
+
+// Events per second since the previous look, per node and per session.
+std::string rates(const std::vector<node_report>& now, const std::vector<node_report>& before) {
+  std::map<std::string, const node_report*> old;
+  for (const auto& r : before)
+    old[r.name] = &r;
+  std::string out = "rates\n";
+  char line[256];
+  for (const auto& r : now) {
+    auto it = old.find(r.name);
+    if (it == old.end() || r.now_ms <= it->second->now_ms)
+      continue;
+    double seconds = static_cast<double>(r.now_ms - it->second->now_ms) / 1000.0;
+    std::snprintf(line, sizeof(line), "  %s: %.1f messages/s delivered, %.1f published\n",
+                  r.name.c_str(),
+                  static_cast<double>(r.delivered - it->second->delivered) / seconds,
+                  static_cast<double>(r.published - it->second->published) / seconds);
+    out += line;
+    std::map<std::string, uint64_t> events;
+    for (const auto& s : it->second->sessions)
+      events[s.id] = s.events;
+    for (const auto& s : r.sessions) {
+      auto prev = events.find(s.id);
+      if (prev == events.end())
+        continue;
+      std::snprintf(line, sizeof(line), "    session %s (%s): %.1f events/s\n", s.id.c_str(),
+                    s.client.c_str(), static_cast<double>(s.events - prev->second) / seconds);
+      out += line;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+int run_inspect(const options& opts) {
+  if (auto name = parse_node_name(opts.inspect); !name) {
+    std::cerr << "watercooler: --inspect: " << name.error << '\n';
+    return 2;
+  }
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.console", caf::atom("none"));
+  add_report_types(cfg);
+  caf::actor_system system{cfg};
+  if (opts.watch_seconds == 0) {
+    auto reports = fetch_all(system, opts);
+    if (!reports) {
+      std::cerr << "watercooler: " << reports.error << '\n';
+      return 1;
+    }
+    std::cout << (opts.json ? render_inspect_json(*reports) : render_inspect_table(*reports));
+    return 0;
+  }
+  // --watch: like top, until Ctrl-C (or SIGTERM); a node that goes away is shown as an error.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::vector<node_report> previous;
+  for (;;) {
+    auto reports = fetch_all(system, opts);
+    std::cout << "\033[H\033[2J"; // home and clear: plain ANSI, no curses
+    if (reports) {
+      std::cout << render_inspect_table(*reports);
+      if (!previous.empty())
+        std::cout << '\n' << rates(*reports, previous);
+      previous = *reports;
+    } else {
+      std::cout << "watercooler: " << reports.error << '\n';
+    }
+    std::cout << std::flush;
+    timespec wait{static_cast<time_t>(opts.watch_seconds), 0};
+    if (sigtimedwait(&stop, nullptr, &wait) > 0)
+      return 0;
+  }
+}
+
+} // namespace watercooler
