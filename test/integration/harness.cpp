@@ -737,4 +737,23 @@ void require_flow(const node_process& from, sse_stream& listener, clock::time_po
                                 << " never reached the listener");
 }
 
+void publish_everywhere(uint16_t port, const std::string& text,
+                        const std::vector<sse_stream*>& listeners) {
+  REQUIRE(publish(port, text) == 303);
+  for (auto* listener : listeners)
+    REQUIRE(listener->wait_for(text, in(15s)));
+}
+
+std::pair<node_process&, node_process&> start_two_nodes(sandbox& sb) {
+  const std::string node1 = "node1@127.0.0.1";
+  const std::string node2 = "node2@127.0.0.1";
+  auto config = sb.write_sys_config("sys.config", {node1, node2}, 3000);
+  auto& first = sb.start(sb.config(node1, config));
+  auto& second = sb.start(sb.config(node2, config));
+  INFO(describe({&first, &second}));
+  first.require_ready();
+  second.require_ready();
+  return {first, second};
+}
+
 } // namespace watercooler::integration

@@ -292,4 +292,11 @@ private:
 // listener's node.
 void require_flow(const node_process& from, sse_stream& listener, clock::time_point deadline);
 
+// Publishes `text` on `port`; REQUIREs that every listener hears it.
+void publish_everywhere(uint16_t port, const std::string& text,
+                        const std::vector<sse_stream*>& listeners);
+
+// node1@127.0.0.1 and node2@127.0.0.1 from one sys.config listing both, both ready.
+std::pair<node_process&, node_process&> start_two_nodes(sandbox& sb);
+
 } // namespace watercooler::integration

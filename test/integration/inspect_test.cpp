@@ -38,24 +38,13 @@ const nlohmann::json* find_node(const nlohmann::json& doc, const std::string& na
   return nullptr;
 }
 
-void publish_everywhere(uint16_t port, const std::string& text,
-                        const std::vector<sse_stream*>& listeners) {
-  REQUIRE(publish(port, text) == 303);
-  for (auto* listener : listeners)
-    REQUIRE(listener->wait_for(text, in(15s)));
-}
-
 } // namespace
 
 TEST_CASE("--inspect reports the sessions, messages and peers of a node and its peers") {
   sandbox sb;
   temp_dir dir;
-  auto config = sb.write_sys_config("sys.config", {node1, node2}, 3000);
-  auto& first = sb.start(sb.config(node1, config));
-  auto& second = sb.start(sb.config(node2, config));
+  auto [first, second] = start_two_nodes(sb);
   INFO(describe({&first, &second}));
-  first.require_ready();
-  second.require_ready();
   sse_stream a1(first.port()), a2(first.port()), b1(second.port());
   std::vector<sse_stream*> all{&a1, &a2, &b1};
   require_flow(first, b1, in(20s));

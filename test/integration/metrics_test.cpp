@@ -46,24 +46,12 @@ double delta(std::map<std::string, double>& after, std::map<std::string, double>
   return after[key] - before[key];
 }
 
-// Publishes `text` on `port`; every listener must hear it.
-void publish_everywhere(uint16_t port, const std::string& text,
-                        const std::vector<sse_stream*>& listeners) {
-  REQUIRE(publish(port, text) == 303);
-  for (auto* listener : listeners)
-    REQUIRE(listener->wait_for(text, in(15s)));
-}
-
 } // namespace
 
 TEST_CASE("metrics count exactly the streams, messages and peers of two nodes") {
   sandbox sb;
-  auto config = sb.write_sys_config("sys.config", {node1, node2}, 3000);
-  auto& first = sb.start(sb.config(node1, config));
-  auto& second = sb.start(sb.config(node2, config));
+  auto [first, second] = start_two_nodes(sb);
   INFO(describe({&first, &second}));
-  first.require_ready();
-  second.require_ready();
   temp_dir scratch;
 
   sse_stream a1(first.port()), a2(first.port()), a3(first.port());
