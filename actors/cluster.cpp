@@ -128,12 +128,12 @@ caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config c
     [=](found_atom, const std::string& name, uint16_t port) { dial(self, name, port); },
     // UNKNOWN <name> <why>
     [=](unknown_atom, const std::string& name, const std::string& why) { report(self, name, why); },
-    // SYNC: done once the sys.config nodes are connected or sync_nodes_timeout passed; then
-    // the mandatory nodes still missing.
     // INSPECT: for --inspect's list of actors.
     [=](inspect_atom) {
       return actor_report{"cluster", "event-based", self->mailbox().size()};
     },
+    // SYNC: done once the sys.config nodes are connected or sync_nodes_timeout passed; then
+    // the mandatory nodes still missing.
     [=](sync_atom) -> std::tuple<bool, std::vector<std::string>> {
       auto& s = self->state;
       if (!s.synced() && std::chrono::steady_clock::now() < s.sync_deadline)

@@ -28,17 +28,30 @@ latency_histogram::snapshot latency_histogram::read() const {
   return s;
 }
 
+peer_report& node_metrics::peer_entry(const std::string& peer) {
+  auto& report = peers_[peer];
+  report.name = peer;
+  return report;
+}
+
 void node_metrics::peer_up(const std::string& peer, bool up) {
   std::lock_guard<std::mutex> guard(mutex_);
-  peers_[peer].up = up;
+  auto& report = peer_entry(peer);
+  report.state = up ? "connected" : "down";
+  report.since_ms = now_us() / 1000;
 }
 
 void node_metrics::forwarded_to(const std::string& peer) {
   std::lock_guard<std::mutex> guard(mutex_);
-  ++peers_[peer].forwarded;
+  ++peer_entry(peer).forwarded;
 }
 
-std::map<std::string, node_metrics::peer_counts> node_metrics::peers() const {
+void node_metrics::received_from(const std::string& peer) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  ++peer_entry(peer).received;
+}
+
+std::map<std::string, peer_report> node_metrics::peers() const {
   std::lock_guard<std::mutex> guard(mutex_);
   return peers_;
 }

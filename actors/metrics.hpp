@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "actors/report.hpp"
+
 namespace watercooler {
 
 // Publish-to-delivery latency, Prometheus-style cumulative buckets (upper bounds in seconds).
@@ -41,22 +43,21 @@ struct node_metrics {
   std::atomic<int64_t> sessions{0};    // streams open now
   latency_histogram latency;           // origin's publish -> written to a local stream
 
-  // Per peer node: connected now, and messages forwarded to it.
+  // Per peer node: connected or down since when, messages forwarded to and received from it.
   void peer_up(const std::string& peer, bool up);
   void forwarded_to(const std::string& peer);
-  struct peer_counts {
-    bool up = false;
-    uint64_t forwarded = 0;
-  };
-  std::map<std::string, peer_counts> peers() const;
+  void received_from(const std::string& peer);
+  std::map<std::string, peer_report> peers() const;
 
   // HTTP requests by route and status.
   void request(const std::string& route, int status);
   std::map<std::pair<std::string, int>, uint64_t> requests() const;
 
 private:
+  peer_report& peer_entry(const std::string& peer); // with mutex_ held
+
   mutable std::mutex mutex_;
-  std::map<std::string, peer_counts> peers_;
+  std::map<std::string, peer_report> peers_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
 };
 

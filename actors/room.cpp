@@ -53,9 +53,6 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto peer = self->state.forget_peer(msg.source);
     if (!peer.empty()) {
       self->state.metrics->peer_up(peer, false);
-      auto& report = self->state.peer_states[peer];
-      report.state = "down";
-      report.since_ms = now_us() / 1000;
       std::cerr << "watercooler: lost node " << peer << '\n';
     }
   });
@@ -70,10 +67,6 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     if (self->state.add_peer(name, peer_room)) {
       self->monitor(peer_room);
       self->state.metrics->peer_up(name, true);
-      auto& report = self->state.peer_states[name];
-      report.name = name;
-      report.state = "connected";
-      report.since_ms = now_us() / 1000;
       std::cerr << "watercooler: connected to node " << name << '\n';
     }
   };
@@ -113,7 +106,6 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
         self->send(peer_room, deliver_atom::value, st.node, st.incarnation, seq, published_us,
                    text);
         st.metrics->forwarded_to(name);
-        ++st.peer_states[name].forwarded;
       }
       deliver_locally(st.node, st.incarnation, seq, published_us, text);
       return seq;
@@ -123,7 +115,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& text) {
       ++self->state.metrics->received;
-      ++self->state.peer_states[origin].received;
+      self->state.metrics->received_from(origin);
       deliver_locally(origin, inc, seq, published_us, text);
     },
     // HELLO <name> <room>: a peer node greets us; answer with our name and our peers.
@@ -152,7 +144,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       report->published = st.published;
       report->delivered = st.delivered;
       report->received = st.metrics->received;
-      for (const auto& entry : st.peer_states)
+      for (const auto& entry : st.metrics->peers())
         report->peers.push_back(entry.second);
       report->actors.push_back({"room", "event-based", self->mailbox().size()});
       auto promise = std::make_shared<caf::typed_response_promise<node_report>>(

@@ -25,9 +25,8 @@ struct room_state {
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
   std::shared_ptr<node_metrics> metrics;
-  node_report facts;                              // from (about): ports, version, start time
-  std::vector<caf::actor> others;                 // the node's other actors, for --inspect
-  std::map<std::string, peer_report> peer_states; // every peer ever seen, up or down
+  node_report facts;              // from (about): ports, version, start time
+  std::vector<caf::actor> others; // the node's other actors, for --inspect
 
   void forget_session(const caf::actor_addr& who);
   // Returns the name of the peer whose room `who` was, or "" when it was none.

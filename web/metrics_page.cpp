@@ -63,8 +63,8 @@ std::string render_metrics(const node_metrics& m) {
   auto peers = m.peers();
   family(out, "watercooler_peer_up", "gauge", "1 if the peer node is connected, else 0.");
   for (const auto& [peer, counts] : peers)
-    out << "watercooler_peer_up{node=\"" << label_value(peer) << "\"} " << (counts.up ? 1 : 0)
-        << '\n';
+    out << "watercooler_peer_up{node=\"" << label_value(peer) << "\"} "
+        << (counts.state == "connected" ? 1 : 0) << '\n';
   family(out, "watercooler_peer_forwarded_total", "counter",
          "Messages published here and forwarded to the peer node.");
   for (const auto& [peer, counts] : peers)

@@ -18,20 +18,30 @@ std::string chunk(const std::string& payload) {
 
 } // namespace
 
-void count_delivery(node_metrics& metrics, int64_t published_us, size_t bytes) {
-  ++metrics.delivered;
-  metrics.bytes_sent += bytes;
-  metrics.latency.observe(now_us() - published_us);
+session_counters::~session_counters() {
+  if (metrics_)
+    --metrics_->sessions;
 }
 
-sse_session_state::~sse_session_state() {
-  if (metrics)
-    --metrics->sessions;
+void session_counters::start(std::shared_ptr<node_metrics> metrics, std::string client) {
+  metrics_ = std::move(metrics);
+  ++metrics_->sessions;
+  client_ = std::move(client);
+  since_ms_ = last_active_ms_ = now_us() / 1000;
 }
 
-queued_session_state::~queued_session_state() {
-  if (metrics)
-    --metrics->sessions;
+void session_counters::wrote(int64_t published_us, size_t bytes) {
+  auto now = now_us();
+  ++events_;
+  bytes_ += bytes;
+  last_active_ms_ = now / 1000;
+  ++metrics_->delivered;
+  metrics_->bytes_sent += bytes;
+  metrics_->latency.observe(now - published_us);
+}
+
+session_report session_counters::report(caf::actor_id id, size_t queued) const {
+  return {std::to_string(id), client_, since_ms_, events_, bytes_, queued, last_active_ms_};
 }
 
 std::string sse_response_head(bool chunked) {
@@ -47,10 +57,7 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
                           caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics,
                           std::string client) {
   auto& st = self->state;
-  st.metrics = std::move(metrics);
-  st.client = std::move(client);
-  st.since_ms = st.last_active_ms = now_us() / 1000;
-  ++st.metrics->sessions;
+  st.counters.start(std::move(metrics), std::move(client));
   st.connection = self->add_scribe(fd);
   st.room = room;
   st.chunked = chunked;
@@ -71,18 +78,10 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
       auto out = s.chunked ? chunk(event) : event;
       self->write(s.connection, out.size(), out.data());
       self->flush(s.connection);
-      ++s.events;
-      s.bytes += out.size();
-      s.last_active_ms = now_us() / 1000;
-      count_delivery(*s.metrics, published_us, out.size());
+      s.counters.wrote(published_us, out.size());
     },
     // INSPECT
-    [=](inspect_atom) {
-      const auto& s = self->state;
-      return session_report{
-        std::to_string(self->id()), s.client,        s.since_ms, s.events, s.bytes,
-        self->mailbox().size(),     s.last_active_ms};
-    },
+    [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
     [=](const caf::io::new_data_msg&) {
       // A client has nothing to say on an event stream; its bytes are ignored.
     },
@@ -96,31 +95,19 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
                              std::shared_ptr<sse_queue> queue,
                              std::shared_ptr<node_metrics> metrics, std::string client) {
-  self->state.metrics = std::move(metrics);
-  self->state.client = std::move(client);
-  self->state.since_ms = self->state.last_active_ms = now_us() / 1000;
-  ++self->state.metrics->sessions;
+  self->state.counters.start(std::move(metrics), std::move(client));
   return {
     [=](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t published_us,
         const std::string& text) {
       auto event = sse_event(text);
       // Counted when queued: the stream's thread writes it within a second or ends the stream.
-      auto& st = self->state;
-      count_delivery(*st.metrics, published_us, event.size());
-      ++st.events;
-      st.bytes += event.size();
-      st.last_active_ms = now_us() / 1000;
+      self->state.counters.wrote(published_us, event.size());
       std::lock_guard<std::mutex> guard(queue->mutex);
       queue->events.push_back(std::move(event));
       queue->ready.notify_one();
     },
     // INSPECT
-    [=](inspect_atom) {
-      const auto& st = self->state;
-      return session_report{
-        std::to_string(self->id()), st.client,        st.since_ms, st.events, st.bytes,
-        self->mailbox().size(),     st.last_active_ms};
-    },
+    [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
   };
 }
 

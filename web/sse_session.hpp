@@ -14,20 +14,36 @@
 
 namespace watercooler {
 
+// What a session records of its stream, whichever way the stream is written: its own counts for
+// --inspect and the node's for /metrics. Counts as an open session from start() to destruction.
+class session_counters {
+public:
+  session_counters() = default;
+  session_counters(const session_counters&) = delete;
+  session_counters& operator=(const session_counters&) = delete;
+  ~session_counters();
+
+  void start(std::shared_ptr<node_metrics> metrics, std::string client);
+  // One event of `bytes` written, published at `published_us` on its origin node.
+  void wrote(int64_t published_us, size_t bytes);
+  session_report report(caf::actor_id id, size_t queued) const;
+
+private:
+  std::shared_ptr<node_metrics> metrics_;
+  std::string client_;         // ip:port
+  int64_t since_ms_ = 0;       // connected at
+  int64_t last_active_ms_ = 0; // last event written
+  uint64_t events_ = 0;
+  uint64_t bytes_ = 0;
+};
+
 struct sse_session_state {
   static inline const char* name = "sse_session";
 
   caf::io::connection_handle connection;
   caf::actor room;
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
-  uint64_t events = 0;
-  uint64_t bytes = 0;
-  std::shared_ptr<node_metrics> metrics;
-  std::string client;         // ip:port
-  int64_t since_ms = 0;       // connected at
-  int64_t last_active_ms = 0; // last event written
-
-  ~sse_session_state();
+  session_counters counters;
 };
 
 // A stream on a plain socket, owned by CAF's event loop: no thread per stream.
@@ -46,23 +62,13 @@ struct sse_queue {
 struct queued_session_state {
   static inline const char* name = "tls_sse_session";
 
-  std::shared_ptr<node_metrics> metrics;
-  std::string client;
-  int64_t since_ms = 0;
-  int64_t last_active_ms = 0;
-  uint64_t events = 0;
-  uint64_t bytes = 0;
-
-  ~queued_session_state();
+  session_counters counters;
 };
 
 // The session of a thread-written stream: formats events into `queue`.
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
                              std::shared_ptr<sse_queue> queue,
                              std::shared_ptr<node_metrics> metrics, std::string client);
-
-// Counts one event written to a stream.
-void count_delivery(node_metrics& metrics, int64_t published_us, size_t bytes);
 
 // The response head of an event stream.
 std::string sse_response_head(bool chunked);
