@@ -106,7 +106,12 @@ TEST_CASE("--inspect reports the sessions, messages and peers of a node and its 
     auto deadline = in(15s);
     std::string state;
     while (state != "down" && clock::now() < deadline) {
-      auto doc = inspect_json(sb, dir, {"--inspect", node1});
+      // If node2 served the port mapper, lookups fail until node1 has taken it over: retry.
+      auto run = inspect(sb, dir, {"--inspect", node1, "--json"});
+      if (run.exit_code != 0)
+        continue;
+      auto doc = nlohmann::json::parse(run.out, nullptr, false);
+      REQUIRE(!doc.is_discarded());
       for (const auto& peer : doc["nodes"][0]["peers"])
         if (peer["name"] == node2)
           state = peer["state"];
