@@ -5,18 +5,23 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "actors/gate.hpp"
+#include "actors/metrics.hpp"
 #include "actors/protocol.hpp"
 
 namespace watercooler {
 
 struct cluster_config {
   std::string node;                   // this node, name@host
+  std::string cookie;                 // proves to peers that we belong
+  uint16_t dist_port = 0;             // where our gate is published, told to peers
   std::vector<std::string> optional;  // sync_nodes_optional
   std::vector<std::string> mandatory; // sync_nodes_mandatory
   std::chrono::milliseconds sync_timeout{0};
@@ -24,6 +29,16 @@ struct cluster_config {
   std::chrono::milliseconds retry_interval{250};
   std::chrono::milliseconds lookup_timeout{1000};
   std::chrono::milliseconds handshake_timeout{3000};
+  std::chrono::milliseconds ping_interval{1000};
+};
+
+// One link actor per peer node: it dials and greets the node (or adopts one that greeted us),
+// watches its gate and measures round trips. It ends when the connection does.
+struct peer_link {
+  caf::actor link;
+  caf::actor gate;     // the peer's gate, once up
+  std::string address; // host:port of its distribution port
+  bool up = false;
 };
 
 struct cluster_state {
@@ -31,13 +46,18 @@ struct cluster_state {
 
   cluster_config config;
   caf::actor room;
-  std::set<std::string> wanted;  // sys.config's nodes and nodes learned from peers
-  std::set<std::string> learned; // wanted only while they are up
-  std::map<std::string, caf::actor> connected;
-  std::set<std::string> dialing;                 // handshakes under way
+  caf::actor gate; // ours, given to peers so they can reach us
+  std::shared_ptr<trusted_nodes> trusted;
+  std::shared_ptr<node_metrics> metrics;
+  std::set<std::string> wanted;                  // sys.config's nodes and nodes learned from peers
+  std::set<std::string> learned;                 // wanted only while they are up
+  std::map<std::string, peer_link> links;        // being dialled or connected
   std::map<std::string, std::string> last_error; // logged once per change
   std::chrono::steady_clock::time_point sync_deadline;
+  std::chrono::steady_clock::time_point last_ping;
 
+  bool connected(const std::string& node) const;
+  std::vector<std::string> connected_names() const;
   // The mandatory nodes not connected yet.
   std::vector<std::string> missing_mandatory() const;
   bool synced() const;
@@ -45,11 +65,13 @@ struct cluster_state {
 
 // Greets and watches peers; the dialer tells it where they are.
 caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config config,
-                      caf::actor room);
+                      caf::actor room, caf::actor gate, std::shared_ptr<trusted_nodes> trusted,
+                      std::shared_ptr<node_metrics> metrics);
 
 // Looks the cluster's missing nodes up through their port mappers, every retry_interval. Port
 // mapper queries block (up to lookup_timeout), so they run on this thread of its own rather
 // than on an actor: CAF 0.17 can hang at shutdown on a detached actor with pending timers.
+// Each round also ticks the cluster, which paces its pings by that.
 class dialer {
 public:
   dialer(caf::actor_system& system, caf::actor cluster_actor, cluster_config config);

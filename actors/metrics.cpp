@@ -34,11 +34,40 @@ peer_report& node_metrics::peer_entry(const std::string& peer) {
   return report;
 }
 
-void node_metrics::peer_up(const std::string& peer, bool up) {
+void node_metrics::peer_connected(const std::string& peer, const std::string& address) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto& report = peer_entry(peer);
-  report.state = up ? "connected" : "down";
+  report.state = "connected";
   report.since_ms = now_us() / 1000;
+  report.address = address;
+  report.error.clear();
+}
+
+void node_metrics::peer_lost(const std::string& peer, bool redialling) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& report = peer_entry(peer);
+  report.state = redialling ? "reconnecting" : "down";
+  report.since_ms = now_us() / 1000;
+  report.rtt_us = -1;
+}
+
+void node_metrics::peer_failed(const std::string& peer, const std::string& error) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& report = peer_entry(peer);
+  if (report.state == "connected")
+    return;
+  if (report.state.empty()) { // never reached yet
+    report.state = "down";
+    report.since_ms = now_us() / 1000;
+  }
+  report.error = error;
+}
+
+void node_metrics::peer_rtt(const std::string& peer, int64_t microseconds) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& report = peer_entry(peer);
+  if (report.state == "connected")
+    report.rtt_us = microseconds;
 }
 
 void node_metrics::forwarded_to(const std::string& peer) {

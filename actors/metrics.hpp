@@ -43,8 +43,13 @@ struct node_metrics {
   std::atomic<int64_t> sessions{0};    // streams open now
   latency_histogram latency;           // origin's publish -> written to a local stream
 
-  // Per peer node: connected or down since when, messages forwarded to and received from it.
-  void peer_up(const std::string& peer, bool up);
+  // Per peer node: its state since when, round trip, messages forwarded to and received from it.
+  void peer_connected(const std::string& peer, const std::string& address);
+  // Lost: "reconnecting" while the cluster redials it, else "down".
+  void peer_lost(const std::string& peer, bool redialling);
+  // An attempt to reach a node that is not connected failed; shown until it connects.
+  void peer_failed(const std::string& peer, const std::string& error);
+  void peer_rtt(const std::string& peer, int64_t microseconds);
   void forwarded_to(const std::string& peer);
   void received_from(const std::string& peer);
   std::map<std::string, peer_report> peers() const;

@@ -3,28 +3,55 @@
 
 #include <caf/all.hpp>
 
+#include "actors/chat_message.hpp"
 #include "actors/report.hpp"
 
 namespace watercooler {
 
-// web -> room: a browser joins the room with its session actor, or leaves it.
-using join_atom = caf::atom_constant<caf::atom("join")>;   // (join, actor session)
+// web -> room: a browser joins the room with its session actor, or leaves it. With `replay`,
+// the room first delivers the last `replay` messages of its history to the session, in the same
+// step, so nothing is missed or doubled between the history and the live messages.
+using join_atom = caf::atom_constant<caf::atom("join")>; // (join, actor session [, uint64 replay])
 using leave_atom = caf::atom_constant<caf::atom("leave")>; // (leave, actor session)
 
-// web -> room: a browser posts text; the room answers with the message's sequence number.
-using publish_atom = caf::atom_constant<caf::atom("publish")>; // (publish, string text) -> uint64
+// web -> room: a browser posts text under a display name ("" is anonymous); the room answers
+// with the message's identity on this node.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+// (publish, string author, string text) -> (uint64 incarnation, uint64 seq)
 
 // room -> peer room: a message published on `origin`, once per peer node; never re-forwarded.
 // room -> session: the same tuple, once per local session.
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
-// (deliver, string origin, uint64 incarnation, uint64 seq, int64 published_us, string text)
+// (deliver, string origin, uint64 incarnation, uint64 seq, int64 published_us, string author,
+//  string text)
 
-// cluster -> peer room: the handshake; the peer answers with its name and its own peers.
+// web -> room: the last `max` messages delivered on this node (any origin), oldest first.
+// room -> session, on (join, session, replay): the same, before any live message.
+using history_atom = caf::atom_constant<caf::atom("history")>;
+// (history, uint64 max) -> vector<chat_message>; (history, vector<chat_message> replay)
+
+// The cookie handshake, by the dialling node's link actor at the dialled node's gate (the one
+// actor a node publishes): ask for a challenge, then prove the cookie and challenge back.
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>; // (challenge) -> string
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
-// (hello, string name, actor room) -> (string name, vector<string> peers)
+// (hello, string from, uint16 dist_port, string proof, string challenge, actor gate)
+//   -> (bool accepted, string name or why not, string proof back, vector<string> its peers)
 
-// cluster -> room: adopt the room of a peer node the cluster dialled and greeted.
-using peer_atom = caf::atom_constant<caf::atom("peer")>; // (peer, string name, actor room)
+// link -> cluster: the handshake succeeded. gate -> cluster: a node dialled us and passed it;
+// the cluster answers with its other peers.
+using up_atom = caf::atom_constant<caf::atom("up")>;
+// (up, string name, string address, actor gate, vector<string> its peers)
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+// gate -> cluster: (peer, string name, string address, actor gate) -> vector<string> peers
+// cluster -> room: (peer, string name, actor gate, actor our gate): forward what is published
+// here to that gate, sent as from ours.
+
+// dialer thread -> cluster -> links -> peer gates: a round trip every second, for --inspect.
+using tick_atom = caf::atom_constant<caf::atom("tick")>; // (tick)
+using ping_atom = caf::atom_constant<caf::atom("ping")>; // (ping) -> ping
+
+// app -> gate, once: the cluster to tell of nodes that greet us.
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>; // (cluster, actor)
 
 // app -> cluster: asked until done: are the sync_nodes of sys.config there, or is it too late?
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
@@ -43,9 +70,10 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using about_atom = caf::atom_constant<caf::atom("about")>;
 // (about, node_report facts, vector<actor> others)
 
-// --inspect -> room: everything about the node; room -> session, room -> other actors: each one.
+// --inspect -> gate: (inspect, string proof of the cookie) -> node_report, answered by the room.
+// room: (inspect) -> node_report; room -> session: (inspect) -> session_report; room -> other
+// actors: (inspect) -> actor_report.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
-// room: (inspect) -> node_report; session: (inspect) -> session_report; (inspect) -> actor_report
 
 // Registers the types above that cross the network; both ends of a connection need this.
 inline void add_report_types(caf::actor_system_config& cfg) {

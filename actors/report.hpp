@@ -23,10 +23,13 @@ struct session_report {
 // One peer node as this node sees it.
 struct peer_report {
   std::string name;
-  std::string state;      // "connected" or "down"
+  std::string address;    // host:port of its distribution port; "" until known
+  std::string state;      // "connected", "reconnecting" (lost, being redialled) or "down"
   int64_t since_ms = 0;   // in that state since, ms since the Unix epoch
+  int64_t rtt_us = -1;    // last round trip to it, microseconds; -1: none (yet)
   uint64_t forwarded = 0; // messages published here and sent to it
   uint64_t received = 0;  // messages received from it
+  std::string error;      // while not connected: why the last attempt failed
 };
 
 // Any other actor of the node.
@@ -62,8 +65,8 @@ typename Inspector::result_type inspect(Inspector& f, session_report& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_report& x) {
-  return f(caf::meta::type_name("peer_report"), x.name, x.state, x.since_ms, x.forwarded,
-           x.received);
+  return f(caf::meta::type_name("peer_report"), x.name, x.address, x.state, x.since_ms, x.rtt_us,
+           x.forwarded, x.received, x.error);
 }
 
 template <class Inspector>

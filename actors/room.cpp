@@ -36,25 +36,30 @@ bool room_state::add_peer(const std::string& peer, const caf::actor& peer_room) 
   return true;
 }
 
-std::vector<std::string> room_state::peer_names() const {
-  std::vector<std::string> names;
-  for (const auto& entry : peers)
-    names.push_back(entry.first);
-  return names;
+void room_state::remember(chat_message message) {
+  if (history_capacity == 0)
+    return;
+  if (history.size() == history_capacity)
+    history.pop_front();
+  history.push_back(std::move(message));
+}
+
+std::vector<chat_message> room_state::recent(uint64_t max) const {
+  auto n = static_cast<std::size_t>(std::min<uint64_t>(max, history.size()));
+  return {history.end() - static_cast<std::ptrdiff_t>(n), history.end()};
 }
 
 caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
-                   std::shared_ptr<node_metrics> metrics) {
+                   std::shared_ptr<node_metrics> metrics, std::size_t history_capacity) {
   self->state.node = std::move(node);
   self->state.incarnation = incarnation;
   self->state.metrics = std::move(metrics);
+  self->state.history_capacity = history_capacity;
   self->set_down_handler([=](const caf::down_msg& msg) {
     self->state.forget_session(msg.source);
     auto peer = self->state.forget_peer(msg.source);
-    if (!peer.empty()) {
-      self->state.metrics->peer_up(peer, false);
+    if (!peer.empty())
       std::cerr << "watercooler: lost node " << peer << '\n';
-    }
   });
   // Peers are other programs: a message of the wrong shape is reported and dropped.
   self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
@@ -63,15 +68,15 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
               << caf::to_string(msg.content()).substr(0, 200) << '\n';
     return caf::result<caf::message>{caf::sec::unexpected_message};
   });
-  auto adopt = [=](const std::string& name, const caf::actor& peer_room) {
-    if (self->state.add_peer(name, peer_room)) {
-      self->monitor(peer_room);
-      self->state.metrics->peer_up(name, true);
+  auto adopt = [=](const std::string& name, const caf::actor& peer_gate) {
+    if (self->state.add_peer(name, peer_gate)) {
+      self->monitor(peer_gate);
       std::cerr << "watercooler: connected to node " << name << '\n';
     }
   };
   auto deliver_locally = [=](const std::string& origin, uint64_t inc, uint64_t seq,
-                             int64_t published_us, const std::string& text) {
+                             int64_t published_us, const std::string& author,
+                             const std::string& text) {
     auto& last = self->state.seen[{origin, inc}];
     if (seq <= last) {
       ++self->state.metrics->dropped; // a duplicate: each session sees each message once
@@ -80,9 +85,10 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     last = seq;
     ++self->state.delivered;
     // One message shared by every session: CAF copies it only if someone writes to it.
-    auto msg = caf::make_message(deliver_atom::value, origin, inc, seq, published_us, text);
+    auto msg = caf::make_message(deliver_atom::value, origin, inc, seq, published_us, author, text);
     for (const auto& session : self->state.sessions)
       self->send(session, msg);
+    self->state.remember({origin, inc, seq, published_us, author, text});
   };
   return {
     // JOIN <session>
@@ -90,44 +96,49 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->monitor(session);
       self->state.sessions.push_back(session);
     },
+    // JOIN <session> <replay>: the recent history first, then every live message.
+    [=](join_atom, const caf::actor& session, uint64_t replay) {
+      self->send(session, history_atom::value, self->state.recent(replay));
+      self->monitor(session);
+      self->state.sessions.push_back(session);
+    },
+    // HISTORY <max>
+    [=](history_atom, uint64_t max) { return self->state.recent(max); },
     // LEAVE <session>
     [=](leave_atom, const caf::actor& session) {
       self->demonitor(session);
       self->state.forget_session(session.address());
     },
-    // PUBLISH <text>: forward once to every peer node, then deliver here.
-    [=](publish_atom, const std::string& text) -> uint64_t {
+    // PUBLISH <author> <text>: forward once to every peer node, then deliver here.
+    [=](publish_atom, const std::string& author,
+        const std::string& text) -> std::tuple<uint64_t, uint64_t> {
       auto& st = self->state;
       auto seq = ++st.next_seq;
       auto published_us = now_us();
       ++st.published;
       ++st.metrics->published;
-      for (const auto& [name, peer_room] : st.peers) {
-        self->send(peer_room, deliver_atom::value, st.node, st.incarnation, seq, published_us,
-                   text);
+      // As our gate: peers trust it, and never learn of the room.
+      for (const auto& [name, peer_gate] : st.peers) {
+        caf::send_as(st.gate, peer_gate, deliver_atom::value, st.node, st.incarnation, seq,
+                     published_us, author, text);
         st.metrics->forwarded_to(name);
       }
-      deliver_locally(st.node, st.incarnation, seq, published_us, text);
-      return seq;
+      deliver_locally(st.node, st.incarnation, seq, published_us, author, text);
+      return {st.incarnation, seq};
     },
-    // DELIVER <origin> <incarnation> <seq> <published_us> <text>: from a peer's room, never
-    // re-forwarded.
+    // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>: from a peer, through our
+    // gate; never re-forwarded.
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
-        const std::string& text) {
+        const std::string& author, const std::string& text) {
       ++self->state.metrics->received;
       self->state.metrics->received_from(origin);
-      deliver_locally(origin, inc, seq, published_us, text);
+      deliver_locally(origin, inc, seq, published_us, author, text);
     },
-    // HELLO <name> <room>: a peer node greets us; answer with our name and our peers.
-    [=](hello_atom, const std::string& name,
-        const caf::actor& peer_room) -> std::tuple<std::string, std::vector<std::string>> {
-      auto peers = self->state.peer_names();
-      adopt(name, peer_room);
-      return {self->state.node, std::move(peers)};
-    },
-    // PEER <name> <room>: our cluster dialled and greeted this node.
-    [=](peer_atom, const std::string& name, const caf::actor& peer_room) {
-      adopt(name, peer_room);
+    // PEER <name> <gate> <via>: the cluster linked this node (it passed the cookie handshake);
+    // messages for it go to its gate, sent as our gate `via`.
+    [=](peer_atom, const std::string& name, const caf::actor& peer_gate, const caf::actor& via) {
+      self->state.gate = via;
+      adopt(name, peer_gate);
     },
     // ABOUT <facts> <others>
     [=](about_atom, const node_report& facts, const std::vector<caf::actor>& others) {

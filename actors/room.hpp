@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,10 +21,13 @@ struct room_state {
   uint64_t incarnation = 0; // tells this run's sequence numbers from an earlier run's
   uint64_t next_seq = 0;
   std::vector<caf::actor> sessions;
-  std::map<std::string, caf::actor> peers;                   // node name -> its room
+  std::map<std::string, caf::actor> peers; // node name -> its gate
+  caf::actor gate;                         // ours: what we send to peers is sent as from it
   std::map<std::pair<std::string, uint64_t>, uint64_t> seen; // (origin, incarnation) -> last seq
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
+  std::deque<chat_message> history; // the latest delivered messages of every origin, oldest first
+  std::size_t history_capacity = 0;
   std::shared_ptr<node_metrics> metrics;
   node_report facts;              // from (about): ports, version, start time
   std::vector<caf::actor> others; // the node's other actors, for --inspect
@@ -32,10 +36,15 @@ struct room_state {
   // Returns the name of the peer whose room `who` was, or "" when it was none.
   std::string forget_peer(const caf::actor_addr& who);
   bool add_peer(const std::string& peer, const caf::actor& peer_room);
-  std::vector<std::string> peer_names() const;
+  // Keeps `message` in the history, dropping the oldest beyond the capacity.
+  void remember(chat_message message);
+  // The last `max` messages of the history, oldest first.
+  std::vector<chat_message> recent(uint64_t max) const;
 };
 
+constexpr std::size_t default_history = 1000;
+
 caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
-                   std::shared_ptr<node_metrics> metrics);
+                   std::shared_ptr<node_metrics> metrics, std::size_t history_capacity);
 
 } // namespace watercooler

@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 struct delivery {
   std::string origin;
   uint64_t seq = 0;
+  std::string author;
   std::string text;
 };
 
@@ -26,8 +27,8 @@ std::optional<delivery> next_delivery(caf::scoped_actor& self) {
   std::optional<delivery> got;
   self->receive(
     [&](deliver_atom, const std::string& origin, uint64_t, uint64_t seq, int64_t,
-        const std::string& text) {
-      got = delivery{origin, seq, text};
+        const std::string& author, const std::string& text) {
+      got = delivery{origin, seq, author, text};
     },
     caf::after(2s) >> [] {});
   return got;
@@ -55,17 +56,31 @@ struct fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
-  caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics);
+  caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics, std::size_t{5});
 
   ~fixture() {
     caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
   }
 
-  uint64_t publish(caf::scoped_actor& self, const std::string& text) {
+  uint64_t publish(caf::scoped_actor& self, const std::string& text,
+                   const std::string& author = "") {
     uint64_t seq = 0;
-    self->request(room_actor, 2s, publish_atom::value, text)
-      .receive([&](uint64_t s) { seq = s; }, [&](const caf::error&) { FAIL("no answer"); });
+    self->request(room_actor, 2s, publish_atom::value, author, text)
+      .receive(
+        [&](uint64_t incarnation, uint64_t s) {
+          CHECK(incarnation == 7);
+          seq = s;
+        },
+        [&](const caf::error&) { FAIL("no answer"); });
     return seq;
+  }
+
+  std::vector<chat_message> history(caf::scoped_actor& self, uint64_t max) {
+    std::vector<chat_message> result;
+    self->request(room_actor, 2s, history_atom::value, max)
+      .receive([&](std::vector<chat_message>& h) { result = std::move(h); },
+               [&](const caf::error&) { FAIL("no answer to history"); });
+    return result;
   }
 };
 
@@ -97,26 +112,28 @@ TEST_CASE("room forwards a local post once to each peer and never re-forwards a 
   caf::scoped_actor peer{f.sys};
   caf::scoped_actor session{f.sys};
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
+  caf::scoped_actor own_gate{f.sys};
   peer->send(f.room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
-             caf::actor_cast<caf::actor>(peer));
+             caf::actor_cast<caf::actor>(peer), caf::actor_cast<caf::actor>(own_gate));
 
-  SUBCASE("a local post reaches the peer once") {
-    f.publish(session, "local");
+  SUBCASE("a local post reaches the peer once, with its author") {
+    f.publish(session, "local", "alice");
     CHECK(f.metrics->published == 1);
     CHECK(f.metrics->peers().at("node2@127.0.0.1").forwarded == 1);
-    CHECK(f.metrics->peers().at("node2@127.0.0.1").state == "connected");
     auto forwarded = next_delivery(peer);
     REQUIRE(forwarded);
     CHECK(forwarded->origin == "node1@127.0.0.1");
+    CHECK(forwarded->author == "alice");
     CHECK(forwarded->text == "local");
     CHECK(nothing_more(peer));
   }
   SUBCASE("a peer's message goes to local sessions only") {
     peer->send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{3},
-               uint64_t{1}, now_us(), std::string("remote"));
+               uint64_t{1}, now_us(), std::string("bob"), std::string("remote"));
     auto got = next_delivery(session);
     REQUIRE(got);
     CHECK(got->origin == "node2@127.0.0.1");
+    CHECK(got->author == "bob");
     CHECK(got->text == "remote");
     CHECK(nothing_more(peer));
   }
@@ -128,7 +145,7 @@ TEST_CASE("room delivers each message once, in order per origin") {
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
   auto from_peer = [&](uint64_t incarnation, uint64_t seq, const std::string& text) {
     caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), incarnation,
-                   seq, now_us(), text);
+                   seq, now_us(), std::string(), text);
   };
   from_peer(1, 1, "one");
   from_peer(1, 1, "one again");
@@ -170,33 +187,112 @@ TEST_CASE("room forgets sessions that leave or die") {
   CHECK(left == 0);
 }
 
-TEST_CASE("room answers a peer's hello with its name and its other peers") {
-  fixture f;
-  caf::scoped_actor node2{f.sys};
-  caf::scoped_actor node3{f.sys};
-  node2->send(f.room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
-              caf::actor_cast<caf::actor>(node2));
-  node3
-    ->request(f.room_actor, 2s, hello_atom::value, std::string("node3@127.0.0.1"),
-              caf::actor_cast<caf::actor>(node3))
-    .receive(
-      [&](const std::string& name, const std::vector<std::string>& peers) {
-        CHECK(name == "node1@127.0.0.1");
-        CHECK(peers == std::vector<std::string>{"node2@127.0.0.1"});
-      },
-      [&](const caf::error&) { FAIL("no answer to hello"); });
-  CHECK(std::get<1>(stats(node2, f.room_actor)) == 2);
-}
-
 TEST_CASE("room drops a peer message of the wrong shape and keeps working") {
   fixture f;
   caf::scoped_actor session{f.sys};
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
   caf::anon_send(f.room_actor, deliver_atom::value, 42, std::string("not a message"));
+  SUBCASE("a deliver without author, as an older node sends it") {
+    caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{1},
+                   uint64_t{1}, now_us(), std::string("no author"));
+  }
   f.publish(session, "still here");
   auto got = next_delivery(session);
   REQUIRE(got);
   CHECK(got->text == "still here");
+  CHECK(f.metrics->dropped >= 1);
+  // Sent before the publish from this thread, so the room handled them before answering it.
+  CHECK(f.history(session, 10).size() == 1); // nothing malformed got into the history
+}
+
+TEST_CASE("room delivers the author of a message to its sessions") {
+  fixture f;
+  caf::scoped_actor session{f.sys};
+  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
+  f.publish(session, "hi", "Zoë \"the\" <admin>");
+  f.publish(session, "anonymous");
+  auto first = next_delivery(session);
+  REQUIRE(first);
+  CHECK(first->author == "Zoë \"the\" <admin>");
+  auto second = next_delivery(session);
+  REQUIRE(second);
+  CHECK(second->author.empty());
+}
+
+TEST_CASE("room keeps a bounded history of every origin in delivery order") {
+  fixture f; // history capacity 5
+  caf::scoped_actor self{f.sys};
+  CHECK(f.history(self, 50).empty());
+  f.publish(self, "local 1", "alice");
+  caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{9},
+                 uint64_t{1}, int64_t{1'700'000'000'000'000}, std::string("bob"),
+                 std::string("remote 1"));
+  f.publish(self, "local 2");
+  auto h = f.history(self, 50);
+  REQUIRE(h.size() == 3);
+  CHECK(h[0].text == "local 1");
+  CHECK(h[0].author == "alice");
+  CHECK(h[0].origin == "node1@127.0.0.1");
+  CHECK(h[0].incarnation == 7);
+  CHECK(h[0].seq == 1);
+  CHECK(h[1] == chat_message{"node2@127.0.0.1", 9, 1, 1'700'000'000'000'000, "bob", "remote 1"});
+  CHECK(h[2].text == "local 2");
+  CHECK(h[2].seq == 2);
+
+  SUBCASE("asking for fewer gives the latest ones") {
+    auto last = f.history(self, 2);
+    REQUIRE(last.size() == 2);
+    CHECK(last[0].text == "remote 1");
+    CHECK(last[1].text == "local 2");
+    CHECK(f.history(self, 0).empty());
+  }
+  SUBCASE("beyond its capacity the oldest messages go") {
+    for (int i = 3; i <= 6; ++i)
+      f.publish(self, "local " + std::to_string(i));
+    auto all = f.history(self, 100);
+    std::vector<std::string> texts;
+    for (const auto& m : all)
+      texts.push_back(m.text);
+    CHECK(texts == std::vector<std::string>{"local 2", "local 3", "local 4", "local 5", "local 6"});
+  }
+  SUBCASE("a duplicate from a peer is not kept twice") {
+    caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{9},
+                   uint64_t{1}, int64_t{1'700'000'000'000'000}, std::string("bob"),
+                   std::string("remote 1"));
+    f.publish(self, "local 3");
+    CHECK(f.history(self, 50).size() == 4);
+  }
+}
+
+TEST_CASE("room replays its history to a joining session before the live messages") {
+  fixture f; // history capacity 5
+  caf::scoped_actor poster{f.sys};
+  for (int i = 1; i <= 7; ++i)
+    f.publish(poster, "old " + std::to_string(i));
+  caf::scoped_actor session{f.sys};
+  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session), uint64_t{3});
+  f.publish(poster, "live");
+  std::vector<std::string> replayed;
+  session->receive(
+    [&](history_atom, const std::vector<chat_message>& replay) {
+      for (const auto& m : replay)
+        replayed.push_back(m.text);
+    },
+    caf::after(2s) >> [] { FAIL("no history replayed"); });
+  CHECK(replayed == std::vector<std::string>{"old 5", "old 6", "old 7"});
+  auto got = next_delivery(session);
+  REQUIRE(got);
+  CHECK(got->text == "live");
+  CHECK(nothing_more(session));
+
+  SUBCASE("a plain join gets only live messages") {
+    caf::scoped_actor plain{f.sys};
+    plain->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(plain));
+    f.publish(poster, "after");
+    auto after = next_delivery(plain);
+    REQUIRE(after);
+    CHECK(after->text == "after");
+  }
 }
 
 } // namespace watercooler

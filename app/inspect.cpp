@@ -1,18 +1,22 @@
-// The inspector: finds nodes through their port mapper like any peer, asks their rooms.
+// The inspector: finds nodes through their port mapper like any peer, proves the cookie to
+// their gates and asks their rooms.
 #include "app/inspect.hpp"
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/handshake.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/protocol.hpp"
+#include "app/cookie.hpp"
 #include "app/inspect_output.hpp"
 
 namespace watercooler {
@@ -22,39 +26,58 @@ namespace {
 constexpr auto lookup_timeout = std::chrono::seconds(2);
 constexpr auto answer_timeout = std::chrono::seconds(4);
 
-// One node's report, or why there is none.
-outcome<node_report> fetch(caf::actor_system& system, const std::string& node, uint16_t epmd) {
+// An error as one readable phrase: the refusal's own words, or what went wrong.
+std::string explain(caf::actor_system& system, const caf::error& err) {
+  if (err == caf::sec::request_timeout)
+    return "no answer within " + std::to_string(answer_timeout.count()) + " s (is the node hung?)";
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return system.render(err);
+}
+
+// One node's report, or why there is none: look it up, connect to its gate, answer the gate's
+// challenge with proof of the cookie, and the node's room answers.
+outcome<node_report> fetch(caf::actor_system& system, const options& opts,
+                           const std::string& cookie, const std::string& node) {
   auto name = parse_node_name(node);
   if (!name)
     return outcome<node_report>::fail(name.error);
-  auto port = epmd_port_please(name->host, epmd, name->alive, lookup_timeout);
+  auto port = epmd_port_please(name->host, opts.epmd_port, name->alive, lookup_timeout);
   if (!port)
     return outcome<node_report>::fail(port.error);
   caf::scoped_actor self{system};
-  caf::actor room;
+  caf::actor gate;
   std::string error;
   self
     ->request(system.middleman().actor_handle(), answer_timeout, caf::connect_atom::value,
               name->host, *port)
     .receive(
       [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-        room = caf::actor_cast<caf::actor>(std::move(ptr));
+        gate = caf::actor_cast<caf::actor>(std::move(ptr));
       },
-      [&](const caf::error& err) { error = "cannot connect: " + system.render(err); });
-  if (!room)
-    return outcome<node_report>::fail(error.empty() ? "the node publishes no room" : error);
+      [&](const caf::error& err) { error = "cannot connect: " + explain(system, err); });
+  if (!gate)
+    return outcome<node_report>::fail(error.empty() ? "the node publishes no gate" : error);
+  std::string challenge;
+  self->request(gate, answer_timeout, challenge_atom::value)
+    .receive([&](std::string& c) { challenge = std::move(c); },
+             [&](const caf::error& err) { error = "no challenge: " + explain(system, err); });
+  if (challenge.empty())
+    return outcome<node_report>::fail(error.empty() ? "empty challenge" : error);
+  auto proof = prove(cookie, proof_role::inspect, challenge, "inspect", node);
   std::optional<node_report> report;
-  self->request(room, answer_timeout, inspect_atom::value)
+  self->request(gate, answer_timeout, inspect_atom::value, proof)
     .receive([&](node_report& r) { report = std::move(r); },
-             [&](const caf::error& err) { error = "no answer: " + system.render(err); });
+             [&](const caf::error& err) { error = "refused: " + explain(system, err); });
   if (!report)
     return outcome<node_report>::fail(error);
   return outcome<node_report>::ok(std::move(*report));
 }
 
 // The node and, unless --only, every node it is connected to.
-outcome<std::vector<node_report>> fetch_all(caf::actor_system& system, const options& opts) {
-  auto first = fetch(system, opts.inspect, opts.epmd_port);
+outcome<std::vector<node_report>> fetch_all(caf::actor_system& system, const options& opts,
+                                            const std::string& cookie) {
+  auto first = fetch(system, opts, cookie, opts.inspect);
   if (!first)
     return outcome<std::vector<node_report>>::fail("cannot inspect " + opts.inspect + ": "
                                                    + first.error);
@@ -63,7 +86,7 @@ outcome<std::vector<node_report>> fetch_all(caf::actor_system& system, const opt
     for (const auto& peer : first->peers) {
       if (peer.state != "connected")
         continue;
-      auto other = fetch(system, peer.name, opts.epmd_port);
+      auto other = fetch(system, opts, cookie, peer.name);
       if (other)
         reports.push_back(*other);
       else
@@ -112,13 +135,18 @@ int run_inspect(const options& opts) {
     std::cerr << "watercooler: --inspect: " << name.error << '\n';
     return 2;
   }
+  auto cookie = load_cookie(opts.cookie, std::getenv("HOME"));
+  if (!cookie) {
+    std::cerr << "watercooler: " << cookie.error << '\n';
+    return 2;
+  }
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
   cfg.set("logger.console", caf::atom("none"));
   add_report_types(cfg);
   caf::actor_system system{cfg};
   if (opts.watch_seconds == 0) {
-    auto reports = fetch_all(system, opts);
+    auto reports = fetch_all(system, opts, *cookie);
     if (!reports) {
       std::cerr << "watercooler: " << reports.error << '\n';
       return 1;
@@ -134,7 +162,7 @@ int run_inspect(const options& opts) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::vector<node_report> previous;
   for (;;) {
-    auto reports = fetch_all(system, opts);
+    auto reports = fetch_all(system, opts, *cookie);
     std::cout << "\033[H\033[2J"; // home and clear: plain ANSI, no curses
     if (reports) {
       std::cout << render_inspect_table(*reports);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <iterator>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,20 @@ std::string format_age(int64_t then_ms, int64_t now_ms) {
   return std::to_string(tenths / 10) + '.' + std::to_string(tenths % 10) + "s ago";
 }
 
+// "0.42 ms", "12.3 ms", "1.20 s"; "-" when there was no answer (yet).
+std::string format_rtt(int64_t us) {
+  if (us < 0)
+    return "-";
+  char text[32];
+  if (us < 10'000)
+    std::snprintf(text, sizeof(text), "%.2f ms", static_cast<double>(us) / 1000.0);
+  else if (us < 1'000'000)
+    std::snprintf(text, sizeof(text), "%.1f ms", static_cast<double>(us) / 1000.0);
+  else
+    std::snprintf(text, sizeof(text), "%.2f s", static_cast<double>(us) / 1e6);
+  return text;
+}
+
 int64_t uptime_ms(const node_report& node) {
   return std::max<int64_t>(0, node.now_ms - node.started_ms);
 }
@@ -85,11 +100,19 @@ std::string render_node(const node_report& n) {
 
   std::vector<row> peers;
   for (const auto& p : n.peers)
-    peers.push_back({printable(p.name), printable(p.state), format_age(p.since_ms, n.now_ms),
-                     std::to_string(p.forwarded), std::to_string(p.received)});
-  out +=
-    "\npeers\n"
-    + render_rows({{"NAME"}, {"STATE"}, {"SINCE"}, {"FORWARDED", true}, {"RECEIVED", true}}, peers);
+    peers.push_back({printable(p.name), p.address.empty() ? "-" : printable(p.address),
+                     printable(p.state), format_age(p.since_ms, n.now_ms), format_rtt(p.rtt_us),
+                     std::to_string(p.forwarded), std::to_string(p.received), printable(p.error)});
+  out += "\npeers\n"
+         + render_rows({{"NAME"},
+                        {"ADDRESS"},
+                        {"STATE"},
+                        {"SINCE"},
+                        {"RTT", true},
+                        {"FORWARDED", true},
+                        {"RECEIVED", true},
+                        {"LAST ERROR"}},
+                       peers);
 
   std::vector<row> sessions;
   for (const auto& s : n.sessions)
@@ -118,10 +141,13 @@ nlohmann::ordered_json to_json(const node_report& n) {
   auto peers = nlohmann::ordered_json::array();
   for (const auto& p : n.peers)
     peers.push_back({{"name", p.name},
+                     {"address", p.address},
                      {"state", p.state},
                      {"since_ms", p.since_ms},
+                     {"rtt_us", p.rtt_us},
                      {"forwarded", p.forwarded},
-                     {"received", p.received}});
+                     {"received", p.received},
+                     {"error", p.error}});
   auto sessions = nlohmann::ordered_json::array();
   for (const auto& s : n.sessions)
     sessions.push_back({{"id", s.id},
@@ -225,10 +251,13 @@ const char* const inspect_json_schema_markdown =
 | `nodes[].room.received` | integer | Messages received from peer nodes. |
 | `nodes[].peers` | array | Peer nodes as this node sees them; `[]` if none. |
 | `nodes[].peers[].name` | string | Peer node name, `name@host`. |
-| `nodes[].peers[].state` | string | `connected` or `down`. |
+| `nodes[].peers[].address` | string | `host:port` of the peer's distribution port; `""` until known. |
+| `nodes[].peers[].state` | string | `connected`; `reconnecting` (lost, being redialled); `down` (not reached yet, or lost and not redialled). |
 | `nodes[].peers[].since_ms` | integer | In that state since, ms since the Unix epoch; 0 if unknown. |
+| `nodes[].peers[].rtt_us` | integer | Last round trip to the peer (a ping every second), microseconds; `-1` if none answered. |
 | `nodes[].peers[].forwarded` | integer | Messages published on this node and sent to the peer. |
 | `nodes[].peers[].received` | integer | Messages received from the peer. |
+| `nodes[].peers[].error` | string | While not connected: why the last attempt failed (e.g. `refused by node2@127.0.0.1: wrong cookie`); `""` otherwise. |
 | `nodes[].sessions` | array | Open SSE streams (`/listen`) of the node; `[]` if none. |
 | `nodes[].sessions[].id` | string | The session actor's id. |
 | `nodes[].sessions[].client` | string | Client address, `ip:port`. |

@@ -29,8 +29,10 @@ node_report busy_node() {
   n.published = 12;
   n.delivered = 20;
   n.received = 8;
-  n.peers = {{"node2@127.0.0.1", "connected", n.now_ms - 190'000, 12, 8},
-             {"node3@10.0.0.7", "down", n.now_ms - 3'723'000, 1500, 0}};
+  n.peers = {
+    {"node2@127.0.0.1", "127.0.0.1:41234", "connected", n.now_ms - 190'000, 420, 12, 8, ""},
+    {"node3@10.0.0.7", "10.0.0.7:40001", "reconnecting", n.now_ms - 3'723'000, -1, 1500, 0,
+     "refused by node3@10.0.0.7: wrong cookie"}};
   n.sessions = {{"41", "127.0.0.1:51234", n.now_ms - 121'000, 20, 1152, 0, n.now_ms - 4'000},
                 {"7", "[::1]:40000", n.now_ms - 2'100, 1234, 5, 3, 0}};
   n.actors = {
@@ -106,9 +108,9 @@ TEST_CASE("the inspect table aligns every node's peers, sessions and actors") {
 room: 3 members, 12 published here, 20 delivered here, 8 received from peers
 
 peers
-  NAME             STATE      SINCE       FORWARDED  RECEIVED
-  node2@127.0.0.1  connected  3m 10s ago         12         8
-  node3@10.0.0.7   down       1h 2m ago        1500         0
+  NAME             ADDRESS          STATE         SINCE           RTT  FORWARDED  RECEIVED  LAST ERROR
+  node2@127.0.0.1  127.0.0.1:41234  connected     3m 10s ago  0.42 ms         12         8
+  node3@10.0.0.7   10.0.0.7:40001   reconnecting  1h 2m ago         -       1500         0  refused by node3@10.0.0.7: wrong cookie
 
 sessions
   ID  CLIENT           CONNECTED  EVENTS    BYTES  QUEUED  LAST ACTIVE
@@ -138,8 +140,9 @@ actors
 
 TEST_CASE("the inspect table measures ages against the node's clock, not ours") {
   auto n = idle_node(); // now_ms is 5s after the epoch
-  n.peers = {{"node9@host", "down", 2'500, 0, 0}};
-  CHECK(render_inspect_table({n}).find("node9@host  down   2.5s ago") != std::string::npos);
+  n.peers = {{"node9@host", "", "down", 2'500, -1, 0, 0, ""}};
+  CHECK(render_inspect_table({n}).find("node9@host  -        down   2.5s ago")
+        != std::string::npos);
 }
 
 TEST_CASE("the inspect table keeps a peer's control characters off the terminal") {
@@ -181,11 +184,16 @@ TEST_CASE("the inspect JSON carries every field under its struct name") {
     REQUIRE(p.size() == 2);
     CHECK(p[0]
           == nlohmann::json{{"name", "node2@127.0.0.1"},
+                            {"address", "127.0.0.1:41234"},
                             {"state", "connected"},
                             {"since_ms", t0 + 2'000},
+                            {"rtt_us", 420},
                             {"forwarded", 12},
-                            {"received", 8}});
-    CHECK(p[1]["state"] == "down");
+                            {"received", 8},
+                            {"error", ""}});
+    CHECK(p[1]["state"] == "reconnecting");
+    CHECK(p[1]["rtt_us"] == -1);
+    CHECK(p[1]["error"] == "refused by node3@10.0.0.7: wrong cookie");
   }
   SUBCASE("sessions") {
     const auto& s = doc["nodes"][0]["sessions"];

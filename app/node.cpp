@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -14,10 +15,12 @@
 #include <pthread.h>
 
 #include "actors/cluster.hpp"
+#include "actors/gate.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/room.hpp"
 #include "app/certificate.hpp"
+#include "app/cookie.hpp"
 #include "app/sys_config.hpp"
 #include "web/actions.hpp"
 #include "web/http_server.hpp"
@@ -53,13 +56,14 @@ void configure(caf::actor_system_config& cfg) {
 // The node's long-lived actors; all of them stop when this goes out of scope.
 struct node_actors {
   caf::actor room;
+  caf::actor gate;
   caf::actor mapper;
   caf::actor cluster;
   std::unique_ptr<dialer> lookups; // a thread of its own, joined here
 
   ~node_actors() {
     lookups.reset();
-    for (const auto* a : {&cluster, &mapper, &room})
+    for (const auto* a : {&cluster, &gate, &mapper, &room})
       if (*a)
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   }
@@ -108,6 +112,13 @@ int run_node(const options& opts) {
     name = *parsed;
   }
   auto node = name ? name->to_string() : std::string("nonode@nohost");
+  std::string cookie; // a node alone needs none, as in Erlang
+  if (name) {
+    auto loaded = load_cookie(opts.cookie, std::getenv("HOME"));
+    if (!loaded)
+      return fail(loaded.error, 2);
+    cookie = *loaded;
+  }
   auto state_dir = opts.state_dir.empty() ? default_state_dir() : opts.state_dir;
   auto tls = ensure_self_signed_certificate(state_dir);
   if (auto* error = std::get_if<std::string>(&tls))
@@ -127,10 +138,13 @@ int run_node(const options& opts) {
   caf::actor_system system{cfg};
   node_actors actors; // stopped before the actor system goes away
   auto metrics = std::make_shared<node_metrics>();
-  actors.room = system.spawn(room, node, new_incarnation(), metrics);
+  actors.room = system.spawn(room, node, new_incarnation(), metrics, opts.history);
   uint16_t dist = 0;
   if (name) {
-    auto dist_port = system.middleman().publish(actors.room, 0, name->host.c_str(), true);
+    // Peers and inspectors see the gate alone; it checks the cookie before the room.
+    auto trusted = std::make_shared<trusted_nodes>();
+    actors.gate = system.spawn(gate, gate_config{node, cookie}, actors.room, trusted, metrics);
+    auto dist_port = system.middleman().publish(actors.gate, 0, name->host.c_str(), true);
     if (!dist_port)
       return fail("cannot open a distribution port on " + name->host + ": "
                     + system.render(dist_port.error()),
@@ -147,11 +161,16 @@ int run_node(const options& opts) {
       return fail(registered.error, 1);
     cluster_config cc;
     cc.node = node;
+    cc.cookie = cookie;
+    cc.dist_port = *dist_port;
     cc.optional = config.sync_nodes_optional;
     cc.mandatory = config.sync_nodes_mandatory;
     cc.sync_timeout = config.sync_nodes_timeout;
     cc.epmd_port = opts.epmd_port;
-    actors.cluster = system.spawn(cluster, cc, actors.room);
+    actors.cluster = system.spawn(cluster, cc, actors.room, actors.gate, trusted, metrics);
+    caf::scoped_actor {
+      system
+      } -> send(actors.gate, cluster_atom::value, actors.cluster);
     actors.lookups = std::make_unique<dialer>(system, actors.cluster, cc);
     std::cout << "watercooler: node " << node << " (distribution port " << *dist_port
               << ", port mapper " << name->host << ":" << opts.epmd_port << ")" << std::endl;
@@ -202,7 +221,7 @@ int run_node(const options& opts) {
   facts.dist_port = dist;
   facts.scheduler_threads = system.scheduler().num_workers();
   std::vector<caf::actor> others;
-  for (const auto* a : {&actors.cluster, &actors.mapper})
+  for (const auto* a : {&actors.cluster, &actors.gate, &actors.mapper})
     if (*a)
       others.push_back(*a);
   caf::anon_send(actors.room, about_atom::value, facts, others);

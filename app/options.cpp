@@ -92,6 +92,11 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
           return usage_error{"--watch " + *v + " is not a number of seconds (1-3600)"};
         opts.watch_seconds = static_cast<unsigned>(*seconds);
       }
+    } else if (flag == "--cookie") {
+      auto v = value();
+      if (!v || v->empty())
+        return missing();
+      opts.cookie = *v;
     } else if (flag == "--name") {
       auto v = value();
       if (!v)
@@ -138,6 +143,14 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!bytes || *bytes == 0)
         return usage_error{"--max-body " + *v + " is not a size in bytes (1 to 1073741824)"};
       opts.max_body = static_cast<std::size_t>(*bytes);
+    } else if (flag == "--history") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto count = parse_unsigned(*v, 1000000);
+      if (!count)
+        return usage_error{"--history " + *v + " is not a number of messages (0 to 1000000)"};
+      opts.history = static_cast<std::size_t>(*count);
     } else {
       return usage_error{"unknown option " + arg + " (see --help)"};
     }
@@ -154,12 +167,16 @@ std::string help_text(const std::string& default_state_dir) {
 
 Usage:
   watercooler [--name NAME@HOST] [--erl "-config sys.config"] [options]
-  watercooler --inspect NAME@HOST [--json] [--only] [--watch [SECONDS]]
+  watercooler --inspect NAME@HOST [--cookie SECRET] [--json] [--only] [--watch [SECONDS]]
 
 Options:
   --name NAME@HOST      name this node, e.g. node1@127.0.0.1. Named nodes register with the
                         Erlang port mapper on HOST and join the nodes listed in the config.
                         Without --name the node runs alone as nonode@nohost.
+  --cookie SECRET       the cluster cookie: nodes (and --inspect) must share it to connect.
+                        Default: the first line of ~/.erlang.cookie, created with a random
+                        value (mode 0400) when missing, as Erlang does. Peers prove it by
+                        challenge/response; it never crosses the network.
   --erl "-config FILE"  read FILE (Erlang terms; "sys" means sys.config) for the kernel
                         settings sync_nodes_optional, sync_nodes_mandatory, sync_nodes_timeout.
   --config FILE         the same, spelled plainly.
@@ -171,6 +188,8 @@ Options:
                         (default )"
          + default_state_dir + R"().
   --max-body BYTES      largest POST /publish body accepted (default 65536); larger gets 413.
+  --history N           recent messages the node keeps (default 1000); a page opens with the
+                        last 50 of them.
   --inspect NODE        print what NODE (name@host, found through its port mapper) and every
                         node it is connected to are running: node, peers, room, sessions,
                         actors. Then exit.

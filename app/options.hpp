@@ -18,6 +18,8 @@ struct options {
   std::string state_dir;            // --state-dir, else default_state_dir()
   uint16_t epmd_port = 4369;        // $ERL_EPMD_PORT
   std::size_t max_body = 64 * 1024; // --max-body
+  std::size_t history = 1000;       // --history: messages the room keeps for new streams
+  std::string cookie;               // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
   std::string inspect;              // --inspect NODE: print what that node runs, then exit
   bool json = false;                // --json: --inspect prints JSON
   bool only = false;                // --only: --inspect skips the node's peers

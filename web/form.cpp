@@ -80,6 +80,33 @@ std::optional<std::string> find_form_field(const form_fields& fields, std::strin
   return std::nullopt;
 }
 
+display_name parse_display_name(std::optional<std::string_view> field) {
+  display_name result;
+  if (!field)
+    return result;
+  constexpr std::string_view space = " \t\r\n\f\v";
+  auto first = field->find_first_not_of(space);
+  if (first == std::string_view::npos)
+    return result;
+  auto trimmed = field->substr(first, field->find_last_not_of(space) - first + 1);
+  std::size_t length = 0;
+  for (char c : trimmed) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) {
+      result.error = "the name must not contain control characters";
+      return result;
+    }
+    if ((byte & 0xC0) != 0x80) // count code points: every byte but continuation bytes
+      ++length;
+  }
+  if (length > max_name_length) {
+    result.error = "name too long: at most " + std::to_string(max_name_length) + " characters";
+    return result;
+  }
+  result.name = trimmed;
+  return result;
+}
+
 bool is_valid_utf8(std::string_view text) {
   // Unicode 15, table 3-7: the second byte's range depends on the first byte.
   std::size_t i = 0;

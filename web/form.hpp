@@ -32,4 +32,16 @@ std::optional<std::string> find_form_field(const form_fields& fields, std::strin
 // True if `text` is well-formed UTF-8: no overlong forms, surrogates or code points > U+10FFFF.
 bool is_valid_utf8(std::string_view text);
 
+// Longest display name, in code points.
+constexpr std::size_t max_name_length = 64;
+
+// The display name of the optional form field `name`: without leading and trailing white space;
+// "" (field absent or blank) is anonymous. `error` is set, for a 400, when the name is longer
+// than max_name_length or holds a control character such as a line break.
+struct display_name {
+  std::string name;
+  std::string error;
+};
+display_name parse_display_name(std::optional<std::string_view> field);
+
 } // namespace watercooler

@@ -195,4 +195,40 @@ TEST_CASE("UTF-8 validation follows the Unicode well-formed byte sequences") {
   }
 }
 
+TEST_CASE("a display name is trimmed, bounded and free of control characters") {
+  SUBCASE("absent or blank is anonymous") {
+    for (auto field : {std::optional<std::string_view>{}, std::optional<std::string_view>{""},
+                       std::optional<std::string_view>{" \t "}}) {
+      auto name = parse_display_name(field);
+      CHECK(name.name.empty());
+      CHECK(name.error.empty());
+    }
+  }
+  SUBCASE("white space around the name goes") {
+    auto name = parse_display_name("  Ada Lovelace \t");
+    CHECK(name.name == "Ada Lovelace");
+    CHECK(name.error.empty());
+  }
+  SUBCASE("markup is just text") {
+    CHECK(parse_display_name("<b>bold</b>").name == "<b>bold</b>");
+  }
+  SUBCASE("the limit counts characters, not bytes") {
+    std::string ascii(max_name_length, 'a');
+    CHECK(parse_display_name(ascii).name == ascii);
+    std::string umlauts;
+    for (std::size_t i = 0; i < max_name_length; ++i)
+      umlauts += "ü"; // two bytes each
+    CHECK(parse_display_name(umlauts).name == umlauts);
+    CHECK(parse_display_name(ascii + "a").error == "name too long: at most 64 characters");
+    CHECK(parse_display_name(umlauts + "ü").error == "name too long: at most 64 characters");
+    CHECK(parse_display_name("  " + ascii + "  ").name == ascii);
+  }
+  SUBCASE("control characters inside are refused") {
+    CHECK(parse_display_name("two\nlines").error == "the name must not contain control characters");
+    CHECK(parse_display_name(std::string_view("nul\0", 4)).error
+          == "the name must not contain control characters");
+    CHECK(parse_display_name("del\x7F").error == "the name must not contain control characters");
+  }
+}
+
 } // namespace watercooler

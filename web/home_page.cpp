@@ -4,7 +4,7 @@
 namespace watercooler {
 
 void home_page(const web_context& context, const httplib::Request&, httplib::Response& res) {
-  res.set_content(context.home_page_html, "text/html; charset=utf-8");
+  set_page(res, context.home_page_html);
 }
 
 } // namespace watercooler

@@ -112,6 +112,7 @@ private:
 struct hand_off_slot {
   socket_stream* stream = nullptr;
   std::function<void(int)> adopt;
+  bool close = false;
 };
 
 thread_local hand_off_slot* current_slot = nullptr;
@@ -124,6 +125,11 @@ bool http_server::hand_off(std::function<void(int fd)> adopt) {
   current_slot->adopt = std::move(adopt);
   current_slot->stream->discard_writes();
   return true;
+}
+
+void http_server::close_after_response() {
+  if (current_slot != nullptr)
+    current_slot->close = true;
 }
 
 bool http_server::process_and_close_socket(socket_t sock) {
@@ -151,7 +157,7 @@ bool http_server::process_and_close_socket(socket_t sock) {
       slot.adopt(sock); // the socket is the adopter's now
       return ok;
     }
-    if (!ok || connection_closed)
+    if (!ok || connection_closed || slot.close)
       break;
     --left;
   }

@@ -16,6 +16,10 @@ public:
   // returns; false where that is impossible (TLS), and the handler must answer itself.
   static bool hand_off(std::function<void(int fd)> adopt);
 
+  // From inside a handler: close the connection after this response, e.g. when the rest of a
+  // request body is left unread (it would otherwise be read as the next request: a 414).
+  static void close_after_response();
+
   // Binds host:port with a deep accept queue (httplib's compiled-in backlog is 5).
   bool bind(const std::string& host, int port, std::string& error);
 

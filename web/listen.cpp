@@ -21,10 +21,13 @@ std::string client_of(const httplib::Request& req) {
 }
 
 void stream_from_queue(const web_context& context, const httplib::Request& req,
-                       httplib::Response& res) {
+                       httplib::Response& res, stream_format format) {
   auto queue = std::make_shared<sse_queue>();
-  auto session = context.system->spawn(queued_session, queue, context.metrics, client_of(req));
-  caf::anon_send(context.room, join_atom::value, session); // before the head goes out
+  if (auto start = sse_stream_start(format); !start.empty())
+    queue->events.push_back(std::move(start)); // before the session can write to the queue
+  auto session =
+    context.system->spawn(queued_session, queue, format, context.metrics, client_of(req));
+  join_room(context.room, session, format); // before the head goes out
   auto room = context.room;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
@@ -53,23 +56,30 @@ void stream_from_queue(const web_context& context, const httplib::Request& req,
 } // namespace
 
 void listen(const web_context& context, const httplib::Request& req, httplib::Response& res) {
+  auto format = stream_format::text;
+  if (req.has_param("format")) {
+    auto parsed = parse_stream_format(req.get_param_value("format"));
+    if (!parsed)
+      return plain_error(res, 400, "unknown format: use format=json, or no format for text");
+    format = *parsed;
+  }
   auto* system = context.system;
   auto room = context.room;
   auto metrics = context.metrics;
   bool chunked = req.version != "HTTP/1.0";
   auto client = client_of(req);
-  auto adopted = http_server::hand_off([system, room, chunked, metrics, client](int fd) {
+  auto adopted = http_server::hand_off([system, room, chunked, format, metrics, client](int fd) {
     int flags = ::fcntl(fd, F_GETFL, 0);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    system->middleman().spawn_broker(sse_session, fd, room, chunked, metrics, client);
+    system->middleman().spawn_broker(sse_session, fd, room, chunked, format, metrics, client);
   });
   if (adopted) {
     res.status = 200; // for the request log; the session writes the real head
     return;
   }
-  stream_from_queue(context, req, res);
+  stream_from_queue(context, req, res, format);
 }
 
 } // namespace watercooler

@@ -1,4 +1,5 @@
-// GET /listen in-process: streams handed to session brokers join and leave the room.
+// The web layer in-process: GET /listen streams (text and JSON) handed to session brokers join
+// and leave the room; the page's security headers.
 #include <chrono>
 #include <thread>
 
@@ -6,6 +7,7 @@
 #include <caf/io/all.hpp>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ struct web_node {
   }
 
   web_node() : sys(with_middleman(cfg)) {
-    room_actor = sys.spawn(room, "nonode@nohost", 1, metrics);
+    room_actor = sys.spawn(room, "nonode@nohost", 1, metrics, default_history);
     auto context = std::make_shared<web_context>();
     context->system = &sys;
     context->room = room_actor;
@@ -47,6 +49,7 @@ struct web_node {
     context->home_page_html = render_page("home_page.html", context->node);
     context->not_found_html = render_page("not_found_page.html", context->node);
     install_routes(server, context);
+    server.set_payload_max_length(context->max_body + 1); // as app/node.cpp
     server.set_logger([](const httplib::Request&, const httplib::Response&) {});
     port = server.bind_to_any_port("127.0.0.1");
     thread = std::thread([this] { server.listen_after_bind(); });
@@ -69,7 +72,7 @@ struct web_node {
 };
 
 // Opens GET /listen and reads the response head; -1 if that fails within five seconds.
-int open_stream(int port, std::string& head) {
+int open_stream(int port, std::string& head, const std::string& path = "/listen") {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -79,7 +82,7 @@ int open_stream(int port, std::string& head) {
     ::close(fd);
     return -1;
   }
-  std::string request = "GET /listen HTTP/1.1\r\nHost: test\r\n\r\n";
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   head.clear();
   while (head.find("\r\n\r\n") == std::string::npos) {
@@ -93,6 +96,51 @@ int open_stream(int port, std::string& head) {
     head.append(buf, static_cast<size_t>(n));
   }
   return fd;
+}
+
+// The events of a stream, through the parser, until `done` says enough or five seconds pass.
+template <class Done>
+std::vector<sse_message> read_events(int fd, std::string body, Done done) {
+  // Chunked framing is stripped loosely: a chunk-size line is never an SSE field line.
+  sse_parser parser;
+  std::vector<sse_message> events;
+  std::string pending;
+  auto feed = [&](const std::string& bytes) {
+    pending += bytes;
+    std::size_t at;
+    while ((at = pending.find("\r\n")) != std::string::npos) {
+      auto size = std::stoul(pending.substr(0, at), nullptr, 16);
+      if (pending.size() < at + 2 + size + 2)
+        return;
+      for (auto& e : parser.feed(pending.substr(at + 2, size)))
+        events.push_back(std::move(e));
+      pending.erase(0, at + 2 + size + 2);
+    }
+  };
+  feed(body);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!done(events) && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    char buf[4096];
+    if (::poll(&p, 1, 500) > 0) {
+      auto n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0)
+        break;
+      feed(std::string(buf, static_cast<size_t>(n)));
+    }
+  }
+  return events;
+}
+
+int publish_form(int port, const std::string& body, const httplib::Headers& headers = {},
+                 std::string* answer = nullptr) {
+  httplib::Client client("127.0.0.1", port);
+  auto res = client.Post("/publish", headers, body, "application/x-www-form-urlencoded");
+  if (!res)
+    return -1;
+  if (answer)
+    *answer = res->body;
+  return res->status;
 }
 
 } // namespace
@@ -156,6 +204,167 @@ TEST_CASE("after a thousand opened and closed streams the room holds no stale se
     left = node.sessions();
   }
   CHECK(left == 0);
+}
+
+} // namespace watercooler
+
+namespace watercooler {
+
+TEST_CASE("a json listen stream replays the recent history, then the live messages") {
+  web_node node;
+  for (int i = 1; i <= 3; ++i)
+    CHECK(publish_form(node.port, "message=old+" + std::to_string(i) + "&name=ann") == 303);
+  std::string head;
+  int fd = open_stream(node.port, head, "/listen?format=json");
+  REQUIRE(fd >= 0);
+  CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(head.find("Content-Type: text/event-stream\r\n") != std::string::npos);
+  CHECK(publish_form(node.port, "message=%22live%22%0Aline&name=+Bob+") == 303);
+  auto events = read_events(fd, head.substr(head.find("\r\n\r\n") + 4),
+                            [](const std::vector<sse_message>& e) { return e.size() >= 4; });
+  REQUIRE(events.size() == 4);
+  std::vector<std::string> texts;
+  for (const auto& event : events) {
+    auto json = nlohmann::json::parse(event.data);
+    CHECK(json.at("origin") == "nonode@nohost");
+    CHECK(json.at("id") == event.last_event_id);
+    CHECK(json.at("published_ms").is_number_integer());
+    texts.push_back(json.at("text"));
+  }
+  CHECK(texts == std::vector<std::string>{"old 1", "old 2", "old 3", "\"live\"\nline"});
+  CHECK(nlohmann::json::parse(events[0].data).at("author") == "ann");
+  CHECK(nlohmann::json::parse(events[3].data).at("author") == "Bob");
+  CHECK(events[0].last_event_id == "nonode@nohost/1/1");
+  CHECK(events[3].last_event_id == "nonode@nohost/1/4");
+  ::close(fd);
+}
+
+TEST_CASE("a json listen stream replays at most the last fifty messages") {
+  web_node node;
+  for (int i = 1; i <= 60; ++i)
+    REQUIRE(publish_form(node.port, "message=m" + std::to_string(i)) == 303);
+  std::string head;
+  int fd = open_stream(node.port, head, "/listen?format=json");
+  REQUIRE(fd >= 0);
+  CHECK(publish_form(node.port, "message=live") == 303);
+  auto events = read_events(fd, head.substr(head.find("\r\n\r\n") + 4),
+                            [](const std::vector<sse_message>& e) { return e.size() >= 51; });
+  REQUIRE(events.size() == 51);
+  CHECK(nlohmann::json::parse(events.front().data).at("text") == "m11");
+  CHECK(nlohmann::json::parse(events[49].data).at("text") == "m60");
+  CHECK(nlohmann::json::parse(events.back().data).at("text") == "live");
+  ::close(fd);
+}
+
+TEST_CASE("the plain listen stream replays nothing and stays the tutorial's text") {
+  web_node node;
+  CHECK(publish_form(node.port, "message=before&name=ann") == 303);
+  std::string head;
+  int fd = open_stream(node.port, head);
+  REQUIRE(fd >= 0);
+  CHECK(publish_form(node.port, "message=after&name=ann") == 303);
+  auto events = read_events(fd, head.substr(head.find("\r\n\r\n") + 4),
+                            [](const std::vector<sse_message>& e) { return !e.empty(); });
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].data == "after");
+  CHECK(events[0].last_event_id.empty());
+  ::close(fd);
+}
+
+TEST_CASE("an unknown listen format is a 400 with a reason") {
+  web_node node;
+  httplib::Client client("127.0.0.1", node.port);
+  for (const char* path : {"/listen?format=xml", "/listen?format=", "/listen?format=JSON"}) {
+    CAPTURE(path);
+    auto res = client.Get(path);
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(res->body == "unknown format: use format=json, or no format for text\n");
+  }
+}
+
+TEST_CASE("publish takes an optional display name and refuses a bad one") {
+  web_node node;
+  std::string answer;
+  CHECK(publish_form(node.port, "message=hi&name=" + std::string(65, 'x'), {}, &answer) == 400);
+  CHECK(answer == "name too long: at most 64 characters\n");
+  CHECK(publish_form(node.port, "message=hi&name=a%0Ab", {}, &answer) == 400);
+  CHECK(answer == "the name must not contain control characters\n");
+  CHECK(publish_form(node.port, "message=&name=ann", {}, &answer) == 400);
+  CHECK(answer == "empty message\n");
+  SUBCASE("a script asking for JSON learns the message's id") {
+    CHECK(publish_form(node.port, "message=hi&name=ann", {{"Accept", "application/json"}}, &answer)
+          == 200);
+    CHECK(nlohmann::json::parse(answer) == nlohmann::json{{"id", "nonode@nohost/1/1"}});
+  }
+}
+
+TEST_CASE("pages carry a content security policy without inline script") {
+  web_node node;
+  httplib::Client client("127.0.0.1", node.port);
+  for (const char* path : {"/", "/nope"}) {
+    CAPTURE(path);
+    auto res = client.Get(path);
+    REQUIRE(res);
+    auto csp = res->get_header_value("Content-Security-Policy");
+    CHECK(csp.find("script-src 'self'") != std::string::npos);
+    CHECK(csp.find("frame-src 'self'") != std::string::npos);
+    CHECK(csp.find("worker-src 'self'") != std::string::npos);
+    CHECK(csp.find("unsafe-inline") == std::string::npos);
+    CHECK(res->get_header_value("X-Content-Type-Options") == "nosniff");
+  }
+  for (const char* path : {"/main.js", "/stream_worker.js", "/stream_core.js"}) {
+    CAPTURE(path);
+    auto res = client.Get(path);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->get_header_value("Content-Type") == "application/javascript; charset=utf-8");
+    CHECK(res->get_header_value("X-Content-Type-Options") == "nosniff");
+  }
+}
+
+} // namespace watercooler
+
+namespace watercooler {
+
+TEST_CASE("a publish body over the limit gets 413 and the connection closes unread") {
+  web_node node;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(node.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  // Keep-alive, and the body after the head, as browsers send it: the unread body must not be
+  // taken for a next request.
+  std::string body = "message=" + std::string(70000, 'x');
+  std::string head = "POST /publish HTTP/1.1\r\nHost: test\r\n"
+                     "Content-Type: application/x-www-form-urlencoded\r\n"
+                     "Content-Length: "
+                     + std::to_string(body.size()) + "\r\n\r\n";
+  ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  std::string response;
+  bool body_sent = false;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!body_sent && response.find("too large") != std::string::npos) {
+      ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
+      body_sent = true;
+    }
+    pollfd p{fd, POLLIN, 0};
+    char buf[4096];
+    if (::poll(&p, 1, 500) <= 0)
+      continue;
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break; // closed
+    response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  CHECK(response.rfind("HTTP/1.1 413 ", 0) == 0);
+  CHECK(response.find("message too large") != std::string::npos);
+  CHECK(response.find("HTTP/1.1 414") == std::string::npos);
+  CHECK(response.find("HTTP/1.1", 1) == std::string::npos); // one response only
 }
 
 } // namespace watercooler

@@ -70,6 +70,12 @@ std::string render_metrics(const node_metrics& m) {
   for (const auto& [peer, counts] : peers)
     out << "watercooler_peer_forwarded_total{node=\"" << label_value(peer) << "\"} "
         << counts.forwarded << '\n';
+  family(out, "watercooler_peer_rtt_seconds", "gauge",
+         "Last round trip to a connected peer node, in seconds.");
+  for (const auto& [peer, counts] : peers)
+    if (counts.rtt_us >= 0)
+      out << "watercooler_peer_rtt_seconds{node=\"" << label_value(peer) << "\"} "
+          << static_cast<double>(counts.rtt_us) / 1e6 << '\n';
 
   family(out, "watercooler_http_requests_total", "counter", "HTTP requests by route and status.");
   for (const auto& [key, count] : m.requests())

@@ -19,7 +19,8 @@ TEST_CASE("metrics are exposed with their types and current values") {
   m.received = 2;
   m.delivered = 18;
   m.sessions = 3;
-  m.peer_up("node2@127.0.0.1", true);
+  m.peer_connected("node2@127.0.0.1", "127.0.0.1:4370");
+  m.peer_rtt("node2@127.0.0.1", 1500);
   m.forwarded_to("node2@127.0.0.1");
   m.request("/publish", 303);
   m.request("/publish", 303);
@@ -32,6 +33,7 @@ TEST_CASE("metrics are exposed with their types and current values") {
   CHECK(has_line(text, "watercooler_messages_delivered_total 18"));
   CHECK(has_line(text, "watercooler_peer_up{node=\"node2@127.0.0.1\"} 1"));
   CHECK(has_line(text, "watercooler_peer_forwarded_total{node=\"node2@127.0.0.1\"} 1"));
+  CHECK(has_line(text, "watercooler_peer_rtt_seconds{node=\"node2@127.0.0.1\"} 0.0015"));
   CHECK(has_line(text, "watercooler_http_requests_total{route=\"/publish\",status=\"303\"} 2"));
 }
 
@@ -52,7 +54,7 @@ TEST_CASE("the latency histogram is cumulative and ends with +Inf, sum and count
 
 TEST_CASE("label values escape backslash, quote and newline") {
   node_metrics m;
-  m.peer_up("a\"b\\c\nd", false);
+  m.peer_lost("a\"b\\c\nd", true);
   CHECK(has_line(render_metrics(m), "watercooler_peer_up{node=\"a\\\"b\\\\c\\nd\"} 0"));
 }
 

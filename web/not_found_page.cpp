@@ -5,7 +5,7 @@ namespace watercooler {
 
 void not_found_page(const web_context& context, const httplib::Request&, httplib::Response& res) {
   res.status = 404;
-  res.set_content(context.not_found_html, "text/html; charset=utf-8");
+  set_page(res, context.not_found_html);
 }
 
 } // namespace watercooler

@@ -24,6 +24,18 @@ void fill(std::string& page, const std::string& placeholder, const std::string& 
 
 } // namespace
 
+const char* const page_security_policy =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+  "connect-src 'self'; frame-src 'self'; child-src 'self'; worker-src 'self'; "
+  "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'";
+
+void set_page(httplib::Response& res, const std::string& html) {
+  res.set_header("Content-Security-Policy", page_security_policy);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
 std::string render_page(std::string_view fragment, const std::string& node) {
   std::string page(find_asset("layout.html"));
   auto content = find_asset(fragment);

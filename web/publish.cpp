@@ -1,8 +1,13 @@
-// POST /publish : decode message=<text> once, hand it to the room, send the browser back to /.
+// POST /publish : decode message=<text> (and name=<display name>) once, hand them to the room,
+// send the browser back to / (or tell a script the message's id).
+#include <tuple>
 #include <variant>
+
+#include <nlohmann/json.hpp>
 
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
+#include "web/chat_event.hpp"
 #include "web/form.hpp"
 
 namespace watercooler {
@@ -15,17 +20,36 @@ void publish(const web_context& context, const httplib::Request& req, const std:
   auto decoded = decode_form(body);
   if (auto* error = std::get_if<form_error>(&decoded))
     return plain_error(res, 400, to_string(*error));
-  auto message = find_form_field(std::get<form_fields>(decoded), "message");
+  const auto& fields = std::get<form_fields>(decoded);
+  auto message = find_form_field(fields, "message");
   if (!message)
     return plain_error(res, 400, "missing field: message");
   if (message->empty())
     return plain_error(res, 400, "empty message");
+  auto name_field = find_form_field(fields, "name");
+  auto author =
+    parse_display_name(name_field ? std::optional<std::string_view>(*name_field) : std::nullopt);
+  if (!author.error.empty())
+    return plain_error(res, 400, author.error);
   caf::scoped_actor self{*context.system};
-  bool accepted = false;
-  self->request(context.room, context.room_timeout, publish_atom::value, *message)
-    .receive([&](uint64_t) { accepted = true; }, [&](const caf::error&) {});
-  if (!accepted)
+  std::optional<std::tuple<uint64_t, uint64_t>> identity;
+  self
+    ->request(context.room, context.room_timeout, publish_atom::value, std::move(author.name),
+              *message)
+    .receive([&](uint64_t incarnation, uint64_t seq) { identity.emplace(incarnation, seq); },
+             [&](const caf::error&) {});
+  if (!identity)
     return plain_error(res, 503, "the chat room is not answering; try again");
+  // The page's script asks for JSON to learn the id, and so mark its own messages.
+  if (req.get_header_value("Accept") == "application/json") {
+    chat_message published;
+    published.origin = context.node;
+    std::tie(published.incarnation, published.seq) = *identity;
+    nlohmann::json answer{{"id", message_id(published)}};
+    res.set_content(answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+    return;
+  }
   res.status = 303;
   res.set_header("Location", "/");
   res.set_content("This resource has moved <a href=\"/\">here</a>.", "text/html; charset=utf-8");

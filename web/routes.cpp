@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "web/actions.hpp"
+#include "web/http_server.hpp"
 #include "web/request_log.hpp"
 
 namespace watercooler {
@@ -66,6 +67,7 @@ bool read_body(const web_context& context, const httplib::Request& req,
     plain_error(res, 413,
                 "message too large: at most " + std::to_string(context.max_body) + " bytes");
     res.set_header("Connection", "close"); // the rest of the body is never read
+    http_server::close_after_response();
     return false;
   };
   if (req.has_header("Content-Length")) {

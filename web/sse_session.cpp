@@ -16,6 +16,15 @@ std::string chunk(const std::string& payload) {
   return size + payload + "\r\n";
 }
 
+// The tutorial's text events need only the text: nothing is copied for them.
+std::string session_event(stream_format format, const std::string& origin, uint64_t inc,
+                          uint64_t seq, int64_t published_us, const std::string& author,
+                          const std::string& text) {
+  if (format == stream_format::text)
+    return sse_event(text);
+  return message_event({origin, inc, seq, published_us, author, text}, format);
+}
+
 } // namespace
 
 session_counters::~session_counters() {
@@ -40,6 +49,14 @@ void session_counters::wrote(int64_t published_us, size_t bytes) {
   metrics_->latency.observe(now - published_us);
 }
 
+void session_counters::replayed(size_t events, size_t bytes) {
+  events_ += events;
+  bytes_ += bytes;
+  last_active_ms_ = now_us() / 1000;
+  metrics_->delivered += events;
+  metrics_->bytes_sent += bytes;
+}
+
 session_report session_counters::report(caf::actor_id id, size_t queued) const {
   return {std::to_string(id), client_, since_ms_, events_, bytes_, queued, last_active_ms_};
 }
@@ -53,32 +70,59 @@ std::string sse_response_head(bool chunked) {
   return head + "\r\n";
 }
 
+std::string sse_stream_start(stream_format format) {
+  return format == stream_format::json ? "retry: 1000\n\n" : "";
+}
+
+void join_room(const caf::actor& room, const caf::actor& session, stream_format format) {
+  if (format == stream_format::json)
+    caf::anon_send(room, join_atom::value, session, json_replay);
+  else
+    caf::anon_send(room, join_atom::value, session);
+}
+
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics,
-                          std::string client) {
+                          caf::actor room, bool chunked, stream_format format,
+                          std::shared_ptr<node_metrics> metrics, std::string client) {
   auto& st = self->state;
   st.counters.start(std::move(metrics), std::move(client));
   st.connection = self->add_scribe(fd);
   st.room = room;
   st.chunked = chunked;
+  st.format = format;
   // Join before the head goes out: whatever the client publishes after seeing it reaches us.
-  self->send(room, join_atom::value, caf::actor_cast<caf::actor>(self));
+  join_room(room, caf::actor_cast<caf::actor>(self), format);
   auto head = sse_response_head(chunked);
+  if (auto start = sse_stream_start(format); !start.empty())
+    head += chunked ? chunk(start) : start;
   self->write(st.connection, head.size(), head.data());
   self->flush(st.connection);
   self->configure_read(st.connection, caf::io::receive_policy::at_most(1024));
   self->monitor(room);
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); }); // the room is gone
   return {
-    // DELIVER <origin> <incarnation> <seq> <text>
-    [=](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t published_us,
-        const std::string& text) {
+    // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>
+    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
+        const std::string& author, const std::string& text) {
       auto& s = self->state;
-      auto event = sse_event(text);
+      auto event = session_event(s.format, origin, inc, seq, published_us, author, text);
       auto out = s.chunked ? chunk(event) : event;
       self->write(s.connection, out.size(), out.data());
       self->flush(s.connection);
       s.counters.wrote(published_us, out.size());
+    },
+    // HISTORY <replay>: the recent messages, in one write, before any live one.
+    [=](history_atom, const std::vector<chat_message>& replay) {
+      auto& s = self->state;
+      if (replay.empty())
+        return;
+      std::string events;
+      for (const auto& message : replay)
+        events += message_event(message, s.format);
+      auto out = s.chunked ? chunk(events) : events;
+      self->write(s.connection, out.size(), out.data());
+      self->flush(s.connection);
+      s.counters.replayed(replay.size(), out.size());
     },
     // INSPECT
     [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
@@ -93,17 +137,29 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
 }
 
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue,
+                             std::shared_ptr<sse_queue> queue, stream_format format,
                              std::shared_ptr<node_metrics> metrics, std::string client) {
   self->state.counters.start(std::move(metrics), std::move(client));
   return {
-    [=](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t published_us,
-        const std::string& text) {
-      auto event = sse_event(text);
+    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
+        const std::string& author, const std::string& text) {
+      auto event = session_event(format, origin, inc, seq, published_us, author, text);
       // Counted when queued: the stream's thread writes it within a second or ends the stream.
       self->state.counters.wrote(published_us, event.size());
       std::lock_guard<std::mutex> guard(queue->mutex);
       queue->events.push_back(std::move(event));
+      queue->ready.notify_one();
+    },
+    // HISTORY <replay>
+    [=](history_atom, const std::vector<chat_message>& replay) {
+      if (replay.empty())
+        return;
+      std::string events;
+      for (const auto& message : replay)
+        events += message_event(message, format);
+      self->state.counters.replayed(replay.size(), events.size());
+      std::lock_guard<std::mutex> guard(queue->mutex);
+      queue->events.push_back(std::move(events));
       queue->ready.notify_one();
     },
     // INSPECT

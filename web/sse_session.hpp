@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/metrics.hpp"
+#include "web/chat_event.hpp"
 
 namespace watercooler {
 
@@ -26,6 +27,8 @@ public:
   void start(std::shared_ptr<node_metrics> metrics, std::string client);
   // One event of `bytes` written, published at `published_us` on its origin node.
   void wrote(int64_t published_us, size_t bytes);
+  // `events` replayed from the history in `bytes`: counted, but not as delivery latency.
+  void replayed(size_t events, size_t bytes);
   session_report report(caf::actor_id id, size_t queued) const;
 
 private:
@@ -43,13 +46,14 @@ struct sse_session_state {
   caf::io::connection_handle connection;
   caf::actor room;
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
+  stream_format format = stream_format::text;
   session_counters counters;
 };
 
 // A stream on a plain socket, owned by CAF's event loop: no thread per stream.
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, std::shared_ptr<node_metrics> metrics,
-                          std::string client);
+                          caf::actor room, bool chunked, stream_format format,
+                          std::shared_ptr<node_metrics> metrics, std::string client);
 
 // Events waiting for a stream that a thread writes (TLS connections stay with their thread).
 struct sse_queue {
@@ -67,10 +71,17 @@ struct queued_session_state {
 
 // The session of a thread-written stream: formats events into `queue`.
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue,
+                             std::shared_ptr<sse_queue> queue, stream_format format,
                              std::shared_ptr<node_metrics> metrics, std::string client);
 
 // The response head of an event stream.
 std::string sse_response_head(bool chunked);
+
+// What a stream writes right after its head: nothing for the tutorial's text stream; for JSON,
+// a short reconnection delay, so a page is back soon after its node restarts.
+std::string sse_stream_start(stream_format format);
+
+// Joins the room as `session`: JSON streams first get the recent history replayed.
+void join_room(const caf::actor& room, const caf::actor& session, stream_format format);
 
 } // namespace watercooler

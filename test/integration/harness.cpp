@@ -207,7 +207,11 @@ run_result run_process(const std::vector<std::string>& args, const env_overrides
                        const temp_dir& dir, clock::duration timeout) {
   static int runs = 0;
   auto base = dir.file("run" + std::to_string(++runs));
-  pid_t pid = spawn_process(args, env, base + ".out", base + ".err");
+  // Never the real home: a ~/.erlang.cookie made by a test lives in a temp dir.
+  auto with_home = env;
+  if (std::none_of(env.begin(), env.end(), [](const auto& o) { return o.first == "HOME"; }))
+    with_home.emplace_back("HOME", dir.path());
+  pid_t pid = spawn_process(args, with_home, base + ".out", base + ".err");
   run_result result;
   auto deadline = in(timeout);
   int status = 0;
@@ -328,11 +332,13 @@ void node_process::start() {
   args.insert(args.end(), config_.extra_args.begin(), config_.extra_args.end());
   REQUIRE(config_.epmd_port != 0);
   REQUIRE(config_.epmd_port != 4369);
+  REQUIRE(!config_.home.empty());
   env_overrides env{
     {"PORT", std::to_string(config_.port)},
     {"SECURE_PORT", std::to_string(config_.secure_port)},
     {"ERL_EPMD_PORT", std::to_string(config_.epmd_port)},
     {"WATERCOOLER_STATE_DIR", config_.state_dir},
+    {"HOME", config_.home},
   };
   {
     std::ofstream log(log_path_, std::ios::app);
@@ -415,6 +421,7 @@ node_config sandbox::config(const std::string& name, const std::string& sys_conf
   result.config_path = sys_config;
   result.epmd_port = epmd_port_;
   result.state_dir = dir_.file("state-" + (name.empty() ? std::string("unnamed") : name));
+  result.home = dir_.path(); // one ~/.erlang.cookie for the sandbox's nodes
   return result;
 }
 
@@ -612,11 +619,11 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
   return response;
 }
 
-sse_stream::sse_stream(uint16_t port, bool tls, clock::duration timeout) {
+sse_stream::sse_stream(uint16_t port, bool tls, clock::duration timeout, const std::string& path) {
   auto deadline = in(timeout);
   connection_ = connection::open(port, tls, deadline);
   REQUIRE_MESSAGE(connection_ != nullptr, "cannot connect to 127.0.0.1:" << port);
-  REQUIRE(connection_->write_all("GET /listen HTTP/1.1\r\nHost: x\r\n\r\n", deadline));
+  REQUIRE(connection_->write_all("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", deadline));
   std::string received;
   std::size_t end = std::string::npos;
   while ((end = received.find("\r\n\r\n")) == std::string::npos) {

@@ -115,6 +115,7 @@ struct node_config {
   uint16_t secure_port = free_port();
   uint16_t epmd_port = 0; // ERL_EPMD_PORT: always private, never 4369
   std::string state_dir;  // WATERCOOLER_STATE_DIR
+  std::string home;       // HOME, where the node's ~/.erlang.cookie is
   std::vector<std::string> extra_args;
 };
 
@@ -142,6 +143,9 @@ public:
   }
   bool running() {
     return process_.running();
+  }
+  pid_t pid() const {
+    return process_.pid();
   }
   std::string log() const;
   // "name: log contents", for INFO on failure.
@@ -231,8 +235,9 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
 // GET /listen read by hand: head, de-chunked body, events through watercooler::sse_parser.
 class sse_stream {
 public:
-  // REQUIREs a complete response head within `timeout`.
-  explicit sse_stream(uint16_t port, bool tls = false, clock::duration timeout = 10s);
+  // REQUIREs a complete response head within `timeout`; `path` may add a query, e.g. format=json.
+  explicit sse_stream(uint16_t port, bool tls = false, clock::duration timeout = 10s,
+                      const std::string& path = "/listen");
 
   int status() const {
     return status_;

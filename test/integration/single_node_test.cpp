@@ -50,7 +50,7 @@ TEST_CASE("a single node serves its page, takes form posts and streams them to l
     for (const char* part :
          {"<h1>Watercooler</h1>", "<h2>Node: node1@127.0.0.1</h2>", "<iframe name=\"myframe\"",
           "<form action=\"/publish\" method=\"post\" target=\"myframe\">", "name=\"message\"",
-          "<ul id=\"messages\"></ul>", "/main.css", "<script src=\"/main.js\">"}) {
+          "<ul id=\"messages\" aria-live=\"polite\"", "/main.css", "<script src=\"/main.js\">"}) {
       CAPTURE(part);
       CHECK(contains(res->body, part));
     }

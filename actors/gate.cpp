@@ -1,0 +1,186 @@
+// Challenge/response at the door; afterwards only a trusted node's (deliver ...) passes.
+#include "actors/gate.hpp"
+
+#include <iostream>
+
+#include "actors/handshake.hpp"
+#include "actors/node_name.hpp"
+
+namespace watercooler {
+
+void trusted_nodes::add(const caf::node_id& node) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  nodes_.insert(node);
+}
+
+void trusted_nodes::remove(const caf::node_id& node) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  nodes_.erase(node);
+}
+
+bool trusted_nodes::contains(const caf::node_id& node) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return nodes_.count(node) > 0;
+}
+
+std::string gate_state::take_challenge(const caf::node_id& node) {
+  auto it = challenges.find(node);
+  if (it == challenges.end())
+    return {};
+  auto challenge = std::move(it->second);
+  challenges.erase(it);
+  return challenge;
+}
+
+void gate_state::give_challenge(const caf::node_id& node, const std::string& challenge) {
+  if (challenges.count(node) == 0) {
+    challenge_order.push_back(node);
+    while (challenge_order.size() > max_challenges) {
+      challenges.erase(challenge_order.front());
+      challenge_order.pop_front();
+    }
+  }
+  challenges[node] = challenge;
+}
+
+namespace {
+
+using gate_actor = caf::stateful_actor<gate_state>*;
+
+caf::node_id sender_node(gate_actor self) {
+  const auto& sender = self->current_sender();
+  return sender ? sender->node() : caf::node_id{};
+}
+
+bool from_here(gate_actor self) {
+  return sender_node(self) == self->node();
+}
+
+bool trusted(gate_actor self) {
+  auto node = sender_node(self);
+  return node == self->node() || self->state.trusted->contains(node);
+}
+
+// Logs the first few refusals and then every 1000th: a flood must not flood the log too.
+void refuse(gate_actor self, const std::string& what) {
+  auto n = ++self->state.refused;
+  ++self->state.metrics->dropped;
+  if (n <= 10 || n % 1000 == 0)
+    std::cerr << "watercooler: gate refused " << what << " from "
+              << caf::to_string(sender_node(self)) << " (" << n << " refused so far)\n";
+}
+
+using hello_answer = caf::result<bool, std::string, std::string, std::vector<std::string>>;
+
+caf::error refusal(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error, why);
+}
+
+} // namespace
+
+caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
+                   std::shared_ptr<trusted_nodes> trusted_set,
+                   std::shared_ptr<node_metrics> metrics) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.room = std::move(room);
+  st.trusted = std::move(trusted_set);
+  st.metrics = std::move(metrics);
+  // Anything else: a trusted peer's (deliver ...) goes to the room; the rest is dropped.
+  self->set_default_handler([=](caf::scheduled_actor*, caf::message_view& view) {
+    auto msg = view.move_content_to_message();
+    if (trusted(self) && msg.size() > 0 && msg.match_element<caf::atom_value>(0)
+        && msg.get_as<caf::atom_value>(0) == deliver_atom::value) {
+      self->send(self->state.room, std::move(msg));
+      return caf::result<caf::message>{caf::message{}};
+    }
+    refuse(self, caf::to_string(msg).substr(0, 120));
+    return caf::result<caf::message>{caf::sec::unexpected_message};
+  });
+  return {
+    // CHALLENGE: the first step of a handshake or an inspection.
+    [=](challenge_atom) {
+      auto challenge = new_challenge();
+      self->state.give_challenge(sender_node(self), challenge);
+      return challenge;
+    },
+    // HELLO <from> <dist port> <proof> <challenge> <gate>: a node that dials us proves the
+    // cookie; we prove it back, trust its node id and introduce it to the cluster.
+    [=](hello_atom, const std::string& from, uint16_t dist_port, const std::string& proof,
+        const std::string& their_challenge, const caf::actor& their_gate)
+      -> caf::result<bool, std::string, std::string, std::vector<std::string>> {
+      auto& s = self->state;
+      auto node = sender_node(self);
+      auto challenge = s.take_challenge(node);
+      auto name = parse_node_name(from);
+      std::string why;
+      if (challenge.empty())
+        why = "no challenge was asked for";
+      else if (!name || name->to_string() != from || from == s.config.node)
+        why = "bad node name " + from.substr(0, 80);
+      else if (!same_proof(prove(s.config.cookie, proof_role::dial, challenge, from, s.config.node),
+                           proof))
+        why = "wrong cookie";
+      else if (!their_gate || their_gate.node() != node)
+        why = "the gate is not on the greeting node";
+      if (!why.empty()) {
+        std::cerr << "watercooler: refused node " << from.substr(0, 80) << ": " << why << '\n';
+        return hello_answer(false, why, std::string(), std::vector<std::string>());
+      }
+      s.trusted->add(node);
+      auto answer =
+        prove(s.config.cookie, proof_role::answer, their_challenge, s.config.node, from);
+      if (!s.cluster)
+        return hello_answer(true, s.config.node, answer, std::vector<std::string>());
+      // The cluster adopts the node and names its other peers, so the newcomer meets them too.
+      auto promise =
+        self->make_response_promise<bool, std::string, std::string, std::vector<std::string>>();
+      auto address = name->host + ":" + std::to_string(dist_port);
+      self->request(s.cluster, std::chrono::seconds(5), peer_atom::value, from, address, their_gate)
+        .then(
+          [=](const std::vector<std::string>& peers) mutable {
+            promise.deliver(true, self->state.config.node, answer, peers);
+          },
+          [=](const caf::error&) mutable {
+            promise.deliver(true, self->state.config.node, answer, std::vector<std::string>());
+          });
+      return promise;
+    },
+    // INSPECT <proof>: --inspect proved the cookie; the room answers it directly.
+    [=](inspect_atom, const std::string& proof) -> caf::result<caf::message> {
+      auto& s = self->state;
+      auto challenge = s.take_challenge(sender_node(self));
+      if (challenge.empty())
+        return refusal("no challenge was asked for");
+      if (!same_proof(
+            prove(s.config.cookie, proof_role::inspect, challenge, "inspect", s.config.node),
+            proof)) {
+        std::cerr << "watercooler: refused an inspection from " << caf::to_string(sender_node(self))
+                  << ": wrong cookie\n";
+        return refusal("wrong cookie");
+      }
+      return self->delegate(s.room, inspect_atom::value);
+    },
+    // PING: a trusted peer measures the round trip.
+    [=](ping_atom) -> caf::result<ping_atom> {
+      if (!trusted(self)) {
+        refuse(self, "ping");
+        return refusal("not trusted");
+      }
+      return ping_atom::value;
+    },
+    // CLUSTER <actor>: from the app, once.
+    [=](cluster_atom, const caf::actor& cluster) {
+      if (from_here(self))
+        self->state.cluster = cluster;
+    },
+    // INSPECT: for --inspect's list of actors.
+    [=](inspect_atom) -> caf::result<actor_report> {
+      if (!from_here(self))
+        return refusal("inspect needs a proof");
+      return actor_report{"gate", "event-based", self->mailbox().size()};
+    },
+  };
+}
+
+} // namespace watercooler

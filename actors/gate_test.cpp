@@ -1,0 +1,159 @@
+// The gate's handshake, with local actors standing in for the other node. (Refusing untrusted
+// remote senders needs a second process: test/integration/inspect_test.cpp does that.)
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "actors/gate.hpp"
+#include "actors/handshake.hpp"
+
+namespace watercooler {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string here = "node1@127.0.0.1";
+const std::string there = "node2@127.0.0.1";
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  std::shared_ptr<trusted_nodes> trusted = std::make_shared<trusted_nodes>();
+  caf::scoped_actor room{sys}; // sees what the gate lets through
+  caf::actor gate_actor = sys.spawn(gate, gate_config{here, "secret"},
+                                    caf::actor_cast<caf::actor>(room), trusted, metrics);
+
+  std::string challenge(caf::scoped_actor& self) {
+    std::string result;
+    self->request(gate_actor, 2s, challenge_atom::value)
+      .receive([&](const std::string& c) { result = c; },
+               [&](const caf::error&) { FAIL("no challenge"); });
+    return result;
+  }
+
+  struct answer {
+    bool accepted = false;
+    std::string who;
+    std::string proof;
+  };
+  answer hello(caf::scoped_actor& self, const std::string& from, const std::string& proof,
+               const std::string& ours) {
+    answer result;
+    self
+      ->request(gate_actor, 2s, hello_atom::value, from, uint16_t{4000}, proof, ours,
+                caf::actor_cast<caf::actor>(self))
+      .receive(
+        [&](bool accepted, const std::string& who, const std::string& back,
+            const std::vector<std::string>&) {
+          result = {accepted, who, back};
+        },
+        [&](const caf::error&) { FAIL("no answer to hello"); });
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_CASE("the gate lets a node in that proves the cookie, and proves it back") {
+  fixture f;
+  caf::scoped_actor peer{f.sys};
+  auto c = f.challenge(peer);
+  CHECK(c.size() == 64);
+  auto got = f.hello(peer, there, prove("secret", proof_role::dial, c, there, here), "mine");
+  CHECK(got.accepted);
+  CHECK(got.who == here);
+  CHECK(got.proof == prove("secret", proof_role::answer, "mine", here, there));
+}
+
+TEST_CASE("the gate refuses a wrong cookie, a replayed challenge and a forged name") {
+  fixture f;
+  caf::scoped_actor peer{f.sys};
+  SUBCASE("wrong cookie") {
+    auto c = f.challenge(peer);
+    auto got = f.hello(peer, there, prove("guess", proof_role::dial, c, there, here), "mine");
+    CHECK_FALSE(got.accepted);
+    CHECK(got.who == "wrong cookie");
+    CHECK(got.proof.empty());
+  }
+  SUBCASE("a challenge answers once") {
+    auto c = f.challenge(peer);
+    auto proof = prove("secret", proof_role::dial, c, there, here);
+    CHECK(f.hello(peer, there, proof, "mine").accepted);
+    auto again = f.hello(peer, there, proof, "mine");
+    CHECK_FALSE(again.accepted);
+    CHECK(again.who == "no challenge was asked for");
+  }
+  SUBCASE("a proof made for another node or role") {
+    auto c = f.challenge(peer);
+    auto got =
+      f.hello(peer, there, prove("secret", proof_role::dial, c, there, "node3@127.0.0.1"), "m");
+    CHECK_FALSE(got.accepted);
+    c = f.challenge(peer);
+    got = f.hello(peer, there, prove("secret", proof_role::answer, c, there, here), "m");
+    CHECK_FALSE(got.accepted);
+  }
+  SUBCASE("a malformed or our own name") {
+    auto c = f.challenge(peer);
+    CHECK_FALSE(f.hello(peer, "no name", prove("secret", proof_role::dial, c, "no name", here), "m")
+                  .accepted);
+    c = f.challenge(peer);
+    CHECK_FALSE(
+      f.hello(peer, here, prove("secret", proof_role::dial, c, here, here), "m").accepted);
+  }
+}
+
+TEST_CASE("the gate answers an inspection only with proof of the cookie") {
+  fixture f;
+  caf::scoped_actor inspector{f.sys};
+  auto ask = [&](const std::string& proof) {
+    std::string error;
+    bool delegated = false;
+    inspector->request(f.gate_actor, 2s, inspect_atom::value, proof)
+      .receive([&](const node_report&) { delegated = true; },
+               [&](const caf::error& err) {
+                 error = err.context().match_elements<std::string>()
+                           ? err.context().get_as<std::string>(0)
+                           : f.sys.render(err);
+               });
+    return error;
+  };
+  SUBCASE("without a challenge") {
+    CHECK(ask("anything") == "no challenge was asked for");
+  }
+  SUBCASE("with a wrong proof") {
+    auto c = f.challenge(inspector);
+    CHECK(ask(prove("guess", proof_role::inspect, c, "inspect", here)) == "wrong cookie");
+  }
+  SUBCASE("with the right proof the room is asked") {
+    auto c = f.challenge(inspector);
+    // The stand-in room answers the delegated request with a report of its own.
+    std::thread room_thread([&] {
+      f.room->receive([&](inspect_atom) { return node_report{}; }, caf::after(5s) >> [] {});
+    });
+    CHECK(ask(prove("secret", proof_role::inspect, c, "inspect", here)).empty());
+    room_thread.join();
+  }
+}
+
+TEST_CASE("the gate forwards a trusted node's deliveries to the room and nothing else") {
+  fixture f;
+  caf::scoped_actor peer{f.sys}; // local, hence trusted
+  peer->send(f.gate_actor, deliver_atom::value, there, uint64_t{1}, uint64_t{1}, int64_t{0},
+             std::string("alice"), std::string("hi"));
+  peer->send(f.gate_actor, publish_atom::value, std::string("not through the gate"));
+  std::string delivered;
+  f.room->receive([&](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t,
+                      const std::string&, const std::string& text) { delivered = text; },
+                  caf::after(2s) >> [] {});
+  CHECK(delivered == "hi");
+  // Answered after the publish before it: by then that was dropped.
+  peer->request(f.gate_actor, 2s, inspect_atom::value)
+    .receive([](const actor_report&) {}, [](const caf::error&) { FAIL("no report"); });
+  CHECK(f.metrics->dropped == 1);
+}
+
+} // namespace watercooler

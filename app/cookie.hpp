@@ -1,0 +1,17 @@
+// The cluster cookie, found as Erlang finds it: --cookie, else ~/.erlang.cookie, which is
+// created with a random value (mode 0400) when missing.
+#pragma once
+
+#include <string>
+
+#include "actors/node_name.hpp"
+
+namespace watercooler {
+
+// `given` is --cookie ("" when absent); `home` is $HOME (nullptr when unset).
+outcome<std::string> load_cookie(const std::string& given, const char* home);
+
+// A cookie's bytes as written in a file: one line; surrounding blanks are not part of it.
+std::string trim_cookie(const std::string& content);
+
+} // namespace watercooler
