@@ -77,6 +77,11 @@ void watch(link_actor self, caf::actor cluster) {
 caf::behavior linked(link_actor self, std::chrono::milliseconds timeout) {
   self->monitor(self->state.gate);
   return {
+    [=](inspect_atom) -> caf::result<actor_report> {
+      if (!from_here(self))
+        return caf::sec::unexpected_message;
+      return actor_report{"link " + self->state.peer, "event-based", self->mailbox().size()};
+    },
     [=](tick_atom) {
       auto& st = self->state;
       if (!from_here(self) || st.pinging)
@@ -162,7 +167,15 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
             [=](const caf::error& err) { fail("no challenge: " + self->system().render(err)); });
       },
       [=](const caf::error& err) { fail("cannot connect: " + self->system().render(err)); });
-  return {[](tick_atom) {}}; // pings start once linked
+  return {
+    [](tick_atom) {}, // pings start once linked
+    [=](inspect_atom) -> caf::result<actor_report> {
+      if (!from_here(self))
+        return caf::sec::unexpected_message;
+      return actor_report{"link " + self->state.peer + " (dialling)", "event-based",
+                          self->mailbox().size()};
+    },
+  };
 }
 
 using cluster_actor = caf::stateful_actor<cluster_state>*;
@@ -301,9 +314,24 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
         if (link.up)
           self->send(link.link, tick_atom::value);
     },
-    // INSPECT: for --inspect's list of actors.
-    [=](inspect_atom) {
-      return actor_report{"cluster", "event-based", self->mailbox().size()};
+    // INSPECT: for --inspect's list of actors: the cluster and each link.
+    [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
+      auto& s = self->state;
+      auto reports = std::make_shared<std::vector<actor_report>>();
+      reports->push_back({"cluster", "event-based", self->mailbox().size()});
+      if (s.links.empty())
+        return *reports;
+      auto promise = self->make_response_promise<std::vector<actor_report>>();
+      auto pending = std::make_shared<size_t>(s.links.size());
+      auto done = [=]() mutable {
+        if (--*pending == 0)
+          promise.deliver(*reports);
+      };
+      for (const auto& [node, link] : s.links)
+        self->request(link.link, std::chrono::seconds(1), inspect_atom::value)
+          .then([=](const actor_report& r) mutable { reports->push_back(r), done(); },
+                [=](const caf::error&) mutable { done(); });
+      return promise;
     },
     // SYNC: done once the sys.config nodes are connected or sync_nodes_timeout passed; then
     // the mandatory nodes still missing.

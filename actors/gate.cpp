@@ -175,10 +175,10 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
         self->state.cluster = cluster;
     },
     // INSPECT: for --inspect's list of actors.
-    [=](inspect_atom) -> caf::result<actor_report> {
+    [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
       if (!from_here(self))
         return refusal("inspect needs a proof");
-      return actor_report{"gate", "event-based", self->mailbox().size()};
+      return std::vector<actor_report>{{"gate", "event-based", self->mailbox().size()}};
     },
   };
 }

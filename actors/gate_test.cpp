@@ -152,7 +152,7 @@ TEST_CASE("the gate forwards a trusted node's deliveries to the room and nothing
   CHECK(delivered == "hi");
   // Answered after the publish before it: by then that was dropped.
   peer->request(f.gate_actor, 2s, inspect_atom::value)
-    .receive([](const actor_report&) {}, [](const caf::error&) { FAIL("no report"); });
+    .receive([](const std::vector<actor_report>&) {}, [](const caf::error&) { FAIL("no report"); });
   CHECK(f.metrics->dropped == 1);
 }
 

@@ -472,7 +472,7 @@ caf::behavior port_mapper(caf::io::stateful_broker<port_mapper_state>* self,
   return {
     // INSPECT: for --inspect's list of actors.
     [=](inspect_atom) {
-      return actor_report{"port_mapper", "broker", self->mailbox().size()};
+      return std::vector<actor_report>{{"port_mapper", "broker", self->mailbox().size()}};
     },
     [=](caf::get_atom) -> caf::result<std::string> {
       auto& s = self->state;

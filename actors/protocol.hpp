@@ -72,7 +72,7 @@ using about_atom = caf::atom_constant<caf::atom("about")>;
 
 // --inspect -> gate: (inspect, string proof of the cookie) -> node_report, answered by the room.
 // room: (inspect) -> node_report; room -> session: (inspect) -> session_report; room -> other
-// actors: (inspect) -> actor_report.
+// actors: (inspect) -> vector<actor_report>, for itself and the actors it runs.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 
 // Registers the types above that cross the network; both ends of a connection need this.

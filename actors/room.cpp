@@ -177,8 +177,12 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
                 [=](const caf::error&) { done(); });
       for (const auto& other : st.others)
         self->request(other, std::chrono::seconds(1), inspect_atom::value)
-          .then([=](const actor_report& a) { report->actors.push_back(a), done(); },
-                [=](const caf::error&) { done(); });
+          .then(
+            [=](const std::vector<actor_report>& a) {
+              report->actors.insert(report->actors.end(), a.begin(), a.end());
+              done();
+            },
+            [=](const caf::error&) { done(); });
       return *promise;
     },
     // STATS

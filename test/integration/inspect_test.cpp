@@ -1,5 +1,6 @@
 // watercooler --inspect against real nodes: exact sessions, messages and peer states, and errors.
 #include <csignal>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,10 +102,11 @@ TEST_CASE("--inspect reports the sessions, messages and peers of a node and its 
   for (const auto& s : (*n1_before)["sessions"])
     before_events += s["events"].get<int>();
   CHECK(session_events - before_events == 3 * 2);
-  bool saw_actors = false;
+  std::set<std::string> actor_names;
   for (const auto& a : (*n1)["actors"])
-    saw_actors = saw_actors || a["name"] == "cluster";
-  CHECK(saw_actors);
+    actor_names.insert(a["name"].get<std::string>());
+  for (const auto* expected : {"room", "cluster", "gate", "port_mapper", "link node2@127.0.0.1"})
+    CHECK(actor_names.count(expected) == 1);
 
   SUBCASE("the table shows the same, aligned for people") {
     auto run = inspect(sb, dir, {"--inspect", node1});
