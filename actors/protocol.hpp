@@ -5,6 +5,7 @@
 
 #include "actors/chat_message.hpp"
 #include "actors/report.hpp"
+#include "actors/stream_clock.hpp"
 
 namespace watercooler {
 
@@ -13,6 +14,12 @@ namespace watercooler {
 // step, so nothing is missed or doubled between the history and the live messages.
 using join_atom = caf::atom_constant<caf::atom("join")>; // (join, actor session [, uint64 replay])
 using leave_atom = caf::atom_constant<caf::atom("leave")>; // (leave, actor session)
+
+// web -> room: a reconnecting browser resumes at its stream's position (Last-Event-ID). In the
+// same step as the join, the room sends the session the history messages the clock does not
+// cover and the ranges it may have missed, as (history, replay, gaps).
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+// (resume, actor session, stream_clock clock)
 
 // web -> room: a browser posts text under a display name ("" is anonymous); the room answers
 // with the message's identity on this node.
@@ -29,6 +36,11 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 // room -> session, on (join, session, replay): the same, before any live message.
 using history_atom = caf::atom_constant<caf::atom("history")>;
 // (history, uint64 max) -> vector<chat_message>; (history, vector<chat_message> replay)
+// room -> session, on (resume, ...): (history, vector<chat_message> replay, vector<stream_gap>)
+
+// app -> room, once: (heartbeat, uint64 seconds) ticks every stream that often (0: never); room
+// -> itself: (tick); room -> session: (heartbeat), write a comment line to keep the stream alive.
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 
 // The cookie handshake, by the dialling node's link actor at the dialled node's gate (the one
 // actor a node publishes): ask for a challenge, then prove the cookie and challenge back.

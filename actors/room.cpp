@@ -49,6 +49,10 @@ std::vector<chat_message> room_state::recent(uint64_t max) const {
   return {history.end() - static_cast<std::ptrdiff_t>(n), history.end()};
 }
 
+resume_plan room_state::resume(const stream_clock& clock) const {
+  return plan_resume(history, seen, clock);
+}
+
 caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
                    std::shared_ptr<node_metrics> metrics, std::size_t history_capacity) {
   self->state.node = std::move(node);
@@ -101,6 +105,31 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->send(session, history_atom::value, self->state.recent(replay));
       self->monitor(session);
       self->state.sessions.push_back(session);
+    },
+    // RESUME <session> <clock>: what the clock misses of the history first, then every live
+    // message.
+    [=](resume_atom, const caf::actor& session, const stream_clock& clock) {
+      auto plan = self->state.resume(clock);
+      self->send(session, history_atom::value, std::move(plan.replay), std::move(plan.gaps));
+      self->monitor(session);
+      self->state.sessions.push_back(session);
+    },
+    // HEARTBEAT <seconds>: from the app; the first starts the ticks.
+    [=](heartbeat_atom, uint64_t seconds) {
+      bool ticking = self->state.heartbeat_seconds != 0;
+      self->state.heartbeat_seconds = seconds;
+      if (!ticking && seconds != 0)
+        self->delayed_send(self, std::chrono::seconds(seconds), tick_atom::value);
+    },
+    // TICK: one timer for all of the node's streams.
+    [=](tick_atom) {
+      auto seconds = self->state.heartbeat_seconds;
+      if (seconds == 0)
+        return;
+      auto beat = caf::make_message(heartbeat_atom::value);
+      for (const auto& session : self->state.sessions)
+        self->send(session, beat);
+      self->delayed_send(self, std::chrono::seconds(seconds), tick_atom::value);
     },
     // HISTORY <max>
     [=](history_atom, uint64_t max) { return self->state.recent(max); },

@@ -29,6 +29,7 @@ struct room_state {
   std::deque<chat_message> history; // the latest delivered messages of every origin, oldest first
   std::size_t history_capacity = 0;
   std::shared_ptr<node_metrics> metrics;
+  uint64_t heartbeat_seconds = 0; // 0: no heartbeats
   node_report facts;              // from (about): ports, version, start time
   std::vector<caf::actor> others; // the node's other actors, for --inspect
 
@@ -40,6 +41,8 @@ struct room_state {
   void remember(chat_message message);
   // The last `max` messages of the history, oldest first.
   std::vector<chat_message> recent(uint64_t max) const;
+  // What a stream resuming at `clock` gets: the history it has not seen, and its gaps.
+  resume_plan resume(const stream_clock& clock) const;
 };
 
 constexpr std::size_t default_history = 1000;

@@ -295,4 +295,52 @@ TEST_CASE("room replays its history to a joining session before the live message
   }
 }
 
+TEST_CASE("room resumes a session at its position in the same step as the join") {
+  fixture f; // history capacity 5
+  caf::scoped_actor poster{f.sys};
+  for (int i = 1; i <= 7; ++i)
+    f.publish(poster, "m" + std::to_string(i));
+  caf::scoped_actor session{f.sys};
+  SUBCASE("what the position misses, then live") {
+    stream_clock clock{{"node1@127.0.0.1", {7, 4}}};
+    session->send(f.room_actor, resume_atom::value, caf::actor_cast<caf::actor>(session), clock);
+    f.publish(poster, "live");
+    std::vector<std::string> replayed;
+    session->receive(
+      [&](history_atom, const std::vector<chat_message>& replay,
+          const std::vector<stream_gap>& gaps) {
+        for (const auto& m : replay)
+          replayed.push_back(m.text);
+        CHECK(gaps.empty());
+      },
+      caf::after(2s) >> [] { FAIL("nothing replayed"); });
+    CHECK(replayed == std::vector<std::string>{"m5", "m6", "m7"});
+    auto got = next_delivery(session);
+    REQUIRE(got);
+    CHECK(got->text == "live");
+  }
+  SUBCASE("a position older than the history gets a gap") {
+    stream_clock clock{{"node1@127.0.0.1", {7, 1}}};
+    session->send(f.room_actor, resume_atom::value, caf::actor_cast<caf::actor>(session), clock);
+    session->receive(
+      [&](history_atom, const std::vector<chat_message>& replay,
+          const std::vector<stream_gap>& gaps) {
+        CHECK(replay.size() == 5);
+        CHECK(gaps == std::vector<stream_gap>{{"node1@127.0.0.1", 7, 2, 2}});
+      },
+      caf::after(2s) >> [] { FAIL("nothing replayed"); });
+  }
+}
+
+TEST_CASE("room ticks its sessions with heartbeats when asked to") {
+  fixture f;
+  caf::scoped_actor session{f.sys};
+  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
+  caf::anon_send(f.room_actor, heartbeat_atom::value, uint64_t{1});
+  bool beat = false;
+  session->receive([&](heartbeat_atom) { beat = true; },
+                   caf::after(10s) >> [] { FAIL("no heartbeat"); });
+  CHECK(beat);
+}
+
 } // namespace watercooler

@@ -139,6 +139,7 @@ int run_node(const options& opts) {
   node_actors actors; // stopped before the actor system goes away
   auto metrics = std::make_shared<node_metrics>();
   actors.room = system.spawn(room, node, new_incarnation(), metrics, opts.history);
+  caf::anon_send(actors.room, heartbeat_atom::value, uint64_t{opts.heartbeat_seconds});
   uint16_t dist = 0;
   if (name) {
     // Peers and inspectors see the gate alone; it checks the cookie before the room.

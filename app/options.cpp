@@ -151,6 +151,14 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!count)
         return usage_error{"--history " + *v + " is not a number of messages (0 to 1000000)"};
       opts.history = static_cast<std::size_t>(*count);
+    } else if (flag == "--heartbeat") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto seconds = parse_unsigned(*v, 3600);
+      if (!seconds)
+        return usage_error{"--heartbeat " + *v + " is not a number of seconds (0 to 3600)"};
+      opts.heartbeat_seconds = static_cast<unsigned>(*seconds);
     } else {
       return usage_error{"unknown option " + arg + " (see --help)"};
     }
@@ -189,7 +197,9 @@ Options:
          + default_state_dir + R"().
   --max-body BYTES      largest POST /publish body accepted (default 65536); larger gets 413.
   --history N           recent messages the node keeps (default 1000); a page opens with the
-                        last 50 of them.
+                        last 50 of them; a reconnecting stream gets what it missed from them.
+  --heartbeat SECONDS   write a comment line on every event stream this often (default 15;
+                        0 never), so proxies keep idle streams and dead clients are found.
   --inspect NODE        print what NODE (name@host, found through its port mapper) and every
                         node it is connected to are running: node, peers, room, sessions,
                         actors. Then exit.

@@ -19,6 +19,7 @@ struct options {
   uint16_t epmd_port = 4369;        // $ERL_EPMD_PORT
   std::size_t max_body = 64 * 1024; // --max-body
   std::size_t history = 1000;       // --history: messages the room keeps for new streams
+  unsigned heartbeat_seconds = 15;  // --heartbeat: comment line on every stream; 0: none
   std::string cookie;               // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
   std::string inspect;              // --inspect NODE: print what that node runs, then exit
   bool json = false;                // --json: --inspect prints JSON

@@ -39,4 +39,53 @@ std::string message_event(const chat_message& message, stream_format format) {
   return sse_event(message_json(message), sse_fields{{}, id});
 }
 
+std::string message_event(const chat_message& message, stream_format format, std::string_view id) {
+  if (format == stream_format::text)
+    return sse_event(message.text, sse_fields{{}, id});
+  return sse_event(message_json(message), sse_fields{{}, id});
+}
+
+std::string gap_event(const stream_gap& gap) {
+  nlohmann::ordered_json object{
+    {"origin", gap.origin},
+    {"incarnation", std::to_string(gap.incarnation)}, // beyond JavaScript's exact integers
+    {"from", gap.from},
+    {"to", gap.to == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(gap.to)},
+    {"reason", gap.to == 0 ? "restarted" : "trimmed"},
+  };
+  return sse_event(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                   sse_fields{"gap", std::nullopt});
+}
+
+std::string unknown_position_event() {
+  return sse_event(R"({"reason":"unknown position"})", sse_fields{"gap", std::nullopt});
+}
+
+stream_start stream_start_at(stream_format format,
+                             const std::optional<std::string>& last_event_id) {
+  stream_start start;
+  start.format = format;
+  if (!last_event_id || last_event_id->empty())
+    return start;
+  start.resume = parse_clock(*last_event_id);
+  start.position_unknown = !start.resume;
+  return start;
+}
+
+stream_events::stream_events(const stream_start& start)
+    : format_(start.format), clock_(start.resume.value_or(stream_clock{})) {}
+
+std::string stream_events::message(const std::string& origin, uint64_t incarnation, uint64_t seq,
+                                   int64_t published_us, const std::string& author,
+                                   const std::string& text) {
+  if (clock_covers(clock_, origin, incarnation, seq))
+    return {};
+  clock_[origin] = {incarnation, seq};
+  auto id = encode_clock(clock_);
+  if (format_ == stream_format::text)
+    return sse_event(text, sse_fields{{}, id}); // the tutorial's text needs no copy
+  return sse_event(message_json({origin, incarnation, seq, published_us, author, text}),
+                   sse_fields{{}, id});
+}
+
 } // namespace watercooler

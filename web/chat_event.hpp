@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "actors/chat_message.hpp"
+#include "actors/stream_clock.hpp"
 
 namespace watercooler {
 
@@ -27,5 +28,53 @@ std::string message_json(const chat_message& message);
 
 // One SSE event of `message` in `format`: the text as data, or the JSON with `id:` set.
 std::string message_event(const chat_message& message, stream_format format);
+
+// The same with the SSE id `id` (the stream's position after it) in either format.
+std::string message_event(const chat_message& message, stream_format format, std::string_view id);
+
+// "event: gap": messages of `gap` may be missing from a resumed stream. Data:
+// {"origin":…,"incarnation":"…","from":n,"to":n or null,"reason":"trimmed"|"restarted"}.
+std::string gap_event(const stream_gap& gap);
+
+// "event: gap" for a Last-Event-ID that is not a position: {"reason":"unknown position"}.
+std::string unknown_position_event();
+
+// How long a browser waits before reconnecting, sent first on every stream.
+constexpr uint64_t reconnect_ms = 1000;
+
+// The comment line written on an idle stream every --heartbeat seconds.
+constexpr const char* heartbeat_comment = ": heartbeat\n\n";
+
+// Where a stream starts: its format, and the position a reconnecting client resumes at.
+struct stream_start {
+  stream_format format = stream_format::text;
+  std::optional<stream_clock> resume; // Last-Event-ID, parsed
+  bool position_unknown = false;      // a Last-Event-ID that is not a position: a gap first
+};
+
+// The start of a stream from its Last-Event-ID header (or last_event_id query parameter); absent
+// and "" start as before.
+stream_start stream_start_at(stream_format format, const std::optional<std::string>& last_event_id);
+
+// Turns what the room delivers into one stream's events, keeping the stream's position: each
+// event's id is the clock after it, and a message the stream had is skipped.
+class stream_events {
+public:
+  explicit stream_events(const stream_start& start);
+
+  // The event of the message; "" if the stream has had it.
+  std::string message(const std::string& origin, uint64_t incarnation, uint64_t seq,
+                      int64_t published_us, const std::string& author, const std::string& text);
+  std::string message(const chat_message& m) {
+    return message(m.origin, m.incarnation, m.seq, m.published_us, m.author, m.text);
+  }
+  const stream_clock& clock() const {
+    return clock_;
+  }
+
+private:
+  stream_format format_;
+  stream_clock clock_;
+};
 
 } // namespace watercooler

@@ -82,4 +82,58 @@ TEST_CASE("the format parameter names text or json") {
   CHECK_FALSE(parse_stream_format("xml"));
 }
 
+TEST_CASE("a stream's events carry its position and skip what it had") {
+  SUBCASE("text: the tutorial's data with the position as id") {
+    stream_events events(stream_start_at(stream_format::text, std::nullopt));
+    auto first = received(events.message(sample("hi")));
+    CHECK(first.data == "hi");
+    CHECK(first.last_event_id == "node1@127.0.0.1~42~7");
+    auto other = sample("there");
+    other.origin = "node2@127.0.0.1";
+    other.seq = 3;
+    CHECK(received(events.message(other)).last_event_id
+          == "node1@127.0.0.1~42~7,node2@127.0.0.1~42~3");
+  }
+  SUBCASE("json keeps the message id in the data") {
+    stream_events events(stream_start_at(stream_format::json, std::nullopt));
+    auto event = received(events.message(sample("hi")));
+    CHECK(nlohmann::json::parse(event.data).at("id") == "node1@127.0.0.1/42/7");
+    CHECK(event.last_event_id == "node1@127.0.0.1~42~7");
+  }
+  SUBCASE("a resumed stream skips messages its position covers") {
+    auto start = stream_start_at(stream_format::json, std::string("node1@127.0.0.1~42~7"));
+    REQUIRE(start.resume);
+    CHECK_FALSE(start.position_unknown);
+    stream_events events(start);
+    CHECK(events.message(sample("old")) == "");
+    auto next = sample("new");
+    next.seq = 8;
+    CHECK(received(events.message(next)).last_event_id == "node1@127.0.0.1~42~8");
+  }
+  SUBCASE("an empty Last-Event-ID starts afresh; a malformed one is an unknown position") {
+    CHECK_FALSE(stream_start_at(stream_format::text, std::string("")).resume);
+    CHECK_FALSE(stream_start_at(stream_format::text, std::string("")).position_unknown);
+    auto bad = stream_start_at(stream_format::text, std::string("garbage"));
+    CHECK_FALSE(bad.resume);
+    CHECK(bad.position_unknown);
+  }
+}
+
+TEST_CASE("a gap event names the origin and the range that may be missing") {
+  auto trimmed = received(gap_event({"node1@127.0.0.1", 42, 3, 9}));
+  CHECK(trimmed.type == "gap");
+  CHECK(nlohmann::json::parse(trimmed.data)
+        == nlohmann::json{{"origin", "node1@127.0.0.1"},
+                          {"incarnation", "42"},
+                          {"from", 3},
+                          {"to", 9},
+                          {"reason", "trimmed"}});
+  auto restarted = nlohmann::json::parse(received(gap_event({"n@h", 1, 5, 0})).data);
+  CHECK(restarted.at("to").is_null());
+  CHECK(restarted.at("reason") == "restarted");
+  auto unknown = received(unknown_position_event());
+  CHECK(unknown.type == "gap");
+  CHECK(nlohmann::json::parse(unknown.data).at("reason") == "unknown position");
+}
+
 } // namespace watercooler

@@ -1,6 +1,7 @@
 // GET /listen : an event stream; plain connections move to a session broker on CAF's event
 // loop, TLS connections keep their thread and are fed through a queue.
 #include <chrono>
+#include <optional>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,13 +22,13 @@ std::string client_of(const httplib::Request& req) {
 }
 
 void stream_from_queue(const web_context& context, const httplib::Request& req,
-                       httplib::Response& res, stream_format format) {
+                       httplib::Response& res, const stream_start& start) {
   auto queue = std::make_shared<sse_queue>();
-  if (auto start = sse_stream_start(format); !start.empty())
-    queue->events.push_back(std::move(start)); // before the session can write to the queue
+  if (auto first = sse_stream_start(start); !first.empty())
+    queue->events.push_back(std::move(first)); // before the session can write to the queue
   auto session =
-    context.system->spawn(queued_session, queue, format, context.metrics, client_of(req));
-  join_room(context.room, session, format); // before the head goes out
+    context.system->spawn(queued_session, queue, start, context.metrics, client_of(req));
+  join_room(context.room, session, start); // before the head goes out
   auto room = context.room;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
@@ -63,23 +64,30 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
       return plain_error(res, 400, "unknown format: use format=json, or no format for text");
     format = *parsed;
   }
+  // Browsers resume with the header; the parameter is for scripts and tests.
+  std::optional<std::string> last_event_id;
+  if (req.has_header("Last-Event-ID"))
+    last_event_id = req.get_header_value("Last-Event-ID");
+  else if (req.has_param("last_event_id"))
+    last_event_id = req.get_param_value("last_event_id");
+  auto start = stream_start_at(format, last_event_id);
   auto* system = context.system;
   auto room = context.room;
   auto metrics = context.metrics;
   bool chunked = req.version != "HTTP/1.0";
   auto client = client_of(req);
-  auto adopted = http_server::hand_off([system, room, chunked, format, metrics, client](int fd) {
+  auto adopted = http_server::hand_off([system, room, chunked, start, metrics, client](int fd) {
     int flags = ::fcntl(fd, F_GETFL, 0);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    system->middleman().spawn_broker(sse_session, fd, room, chunked, format, metrics, client);
+    system->middleman().spawn_broker(sse_session, fd, room, chunked, start, metrics, client);
   });
   if (adopted) {
     res.status = 200; // for the request log; the session writes the real head
     return;
   }
-  stream_from_queue(context, req, res, format);
+  stream_from_queue(context, req, res, start);
 }
 
 } // namespace watercooler

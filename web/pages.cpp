@@ -32,7 +32,9 @@ const char* const page_security_policy =
 void set_page(httplib::Response& res, const std::string& html) {
   res.set_header("Content-Security-Policy", page_security_policy);
   res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with the
+  // page's own form posts, which the cross-site check (web/origin.hpp) must refuse.
+  res.set_header("Referrer-Policy", "same-origin");
   res.set_content(html, "text/html; charset=utf-8");
 }
 

@@ -9,11 +9,15 @@
 #include "web/actions.hpp"
 #include "web/chat_event.hpp"
 #include "web/form.hpp"
+#include "web/origin.hpp"
 
 namespace watercooler {
 
 void publish(const web_context& context, const httplib::Request& req, const std::string& body,
              httplib::Response& res) {
+  // Before anything else: a foreign page must not post in our users' names.
+  if (!same_origin(req.get_header_value("Origin"), req.get_header_value("Host")))
+    return plain_error(res, 403, "publishing is only allowed from this node's own page");
   auto type = req.get_header_value("Content-Type");
   if (type.substr(0, type.find(';')) != "application/x-www-form-urlencoded")
     return plain_error(res, 415, "send the message as application/x-www-form-urlencoded");

@@ -16,13 +16,18 @@ std::string chunk(const std::string& payload) {
   return size + payload + "\r\n";
 }
 
-// The tutorial's text events need only the text: nothing is copied for them.
-std::string session_event(stream_format format, const std::string& origin, uint64_t inc,
-                          uint64_t seq, int64_t published_us, const std::string& author,
-                          const std::string& text) {
-  if (format == stream_format::text)
-    return sse_event(text);
-  return message_event({origin, inc, seq, published_us, author, text}, format);
+// The events of a (history ...) answer: gaps first, then the messages the stream has not had.
+std::string replay_events(stream_events& events, const std::vector<chat_message>& replay,
+                          const std::vector<stream_gap>& gaps, size_t& count) {
+  std::string out;
+  for (const auto& gap : gaps)
+    out += gap_event(gap);
+  for (const auto& message : replay) {
+    auto event = events.message(message);
+    count += event.empty() ? 0 : 1;
+    out += event;
+  }
+  return out;
 }
 
 } // namespace
@@ -70,59 +75,79 @@ std::string sse_response_head(bool chunked) {
   return head + "\r\n";
 }
 
-std::string sse_stream_start(stream_format format) {
-  return format == stream_format::json ? "retry: 1000\n\n" : "";
+std::string sse_stream_start(const stream_start& start) {
+  auto out = "retry: " + std::to_string(reconnect_ms) + "\n\n";
+  if (start.position_unknown)
+    out += unknown_position_event();
+  return out;
 }
 
-void join_room(const caf::actor& room, const caf::actor& session, stream_format format) {
-  if (format == stream_format::json)
+void join_room(const caf::actor& room, const caf::actor& session, const stream_start& start) {
+  if (start.resume)
+    caf::anon_send(room, resume_atom::value, session, *start.resume);
+  else if (start.format == stream_format::json)
     caf::anon_send(room, join_atom::value, session, json_replay);
   else
     caf::anon_send(room, join_atom::value, session);
 }
 
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, stream_format format,
+                          caf::actor room, bool chunked, stream_start start,
                           std::shared_ptr<node_metrics> metrics, std::string client) {
   auto& st = self->state;
   st.counters.start(std::move(metrics), std::move(client));
   st.connection = self->add_scribe(fd);
   st.room = room;
   st.chunked = chunked;
-  st.format = format;
+  st.events = stream_events(start);
   // Join before the head goes out: whatever the client publishes after seeing it reaches us.
-  join_room(room, caf::actor_cast<caf::actor>(self), format);
+  join_room(room, caf::actor_cast<caf::actor>(self), start);
   auto head = sse_response_head(chunked);
-  if (auto start = sse_stream_start(format); !start.empty())
-    head += chunked ? chunk(start) : start;
+  if (auto first = sse_stream_start(start); !first.empty())
+    head += chunked ? chunk(first) : first;
   self->write(st.connection, head.size(), head.data());
   self->flush(st.connection);
   self->configure_read(st.connection, caf::io::receive_policy::at_most(1024));
   self->monitor(room);
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); }); // the room is gone
+  // Handled at once, never re-sent to ourselves: live messages may already be queued behind it.
+  auto replayed = [=](const std::vector<chat_message>& replay,
+                      const std::vector<stream_gap>& gaps) {
+    auto& s = self->state;
+    size_t count = 0;
+    auto events = replay_events(s.events, replay, gaps, count);
+    if (events.empty())
+      return;
+    auto out = s.chunked ? chunk(events) : events;
+    self->write(s.connection, out.size(), out.data());
+    self->flush(s.connection);
+    s.counters.replayed(count, out.size());
+  };
   return {
     // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& author, const std::string& text) {
       auto& s = self->state;
-      auto event = session_event(s.format, origin, inc, seq, published_us, author, text);
+      auto event = s.events.message(origin, inc, seq, published_us, author, text);
+      if (event.empty())
+        return; // the stream had it before it resumed
       auto out = s.chunked ? chunk(event) : event;
       self->write(s.connection, out.size(), out.data());
       self->flush(s.connection);
       s.counters.wrote(published_us, out.size());
     },
-    // HISTORY <replay>: the recent messages, in one write, before any live one.
-    [=](history_atom, const std::vector<chat_message>& replay) {
+    // HISTORY <replay> [<gaps>]: the recent or missed messages, in one write, before any live
+    // one.
+    [=](history_atom, const std::vector<chat_message>& replay) { replayed(replay, {}); },
+    [=](history_atom, const std::vector<chat_message>& replay,
+        const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
+    // HEARTBEAT: a comment keeps proxies from cutting the idle stream; a dead client fails it.
+    [=](heartbeat_atom) {
       auto& s = self->state;
-      if (replay.empty())
-        return;
-      std::string events;
-      for (const auto& message : replay)
-        events += message_event(message, s.format);
-      auto out = s.chunked ? chunk(events) : events;
+      std::string beat = heartbeat_comment;
+      auto out = s.chunked ? chunk(beat) : beat;
       self->write(s.connection, out.size(), out.data());
       self->flush(s.connection);
-      s.counters.replayed(replay.size(), out.size());
     },
     // INSPECT
     [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
@@ -137,31 +162,42 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
 }
 
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue, stream_format format,
+                             std::shared_ptr<sse_queue> queue, stream_start start,
                              std::shared_ptr<node_metrics> metrics, std::string client) {
   self->state.counters.start(std::move(metrics), std::move(client));
+  self->state.events = stream_events(start);
+  auto enqueue = [queue](std::string out) {
+    std::lock_guard<std::mutex> guard(queue->mutex);
+    queue->events.push_back(std::move(out));
+    queue->ready.notify_one();
+  };
+  auto replayed = [=](const std::vector<chat_message>& replay,
+                      const std::vector<stream_gap>& gaps) {
+    size_t count = 0;
+    auto events = replay_events(self->state.events, replay, gaps, count);
+    if (events.empty())
+      return;
+    self->state.counters.replayed(count, events.size());
+    enqueue(std::move(events));
+  };
   return {
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& author, const std::string& text) {
-      auto event = session_event(format, origin, inc, seq, published_us, author, text);
+      auto event = self->state.events.message(origin, inc, seq, published_us, author, text);
+      if (event.empty())
+        return;
       // Counted when queued: the stream's thread writes it within a second or ends the stream.
       self->state.counters.wrote(published_us, event.size());
       std::lock_guard<std::mutex> guard(queue->mutex);
       queue->events.push_back(std::move(event));
       queue->ready.notify_one();
     },
-    // HISTORY <replay>
-    [=](history_atom, const std::vector<chat_message>& replay) {
-      if (replay.empty())
-        return;
-      std::string events;
-      for (const auto& message : replay)
-        events += message_event(message, format);
-      self->state.counters.replayed(replay.size(), events.size());
-      std::lock_guard<std::mutex> guard(queue->mutex);
-      queue->events.push_back(std::move(events));
-      queue->ready.notify_one();
-    },
+    // HISTORY <replay> [<gaps>]
+    [=](history_atom, const std::vector<chat_message>& replay) { replayed(replay, {}); },
+    [=](history_atom, const std::vector<chat_message>& replay,
+        const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
+    // HEARTBEAT: the stream's thread writes it; a failed write ends the stream.
+    [=](heartbeat_atom) { enqueue(heartbeat_comment); },
     // INSPECT
     [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
   };

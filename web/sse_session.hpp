@@ -46,13 +46,13 @@ struct sse_session_state {
   caf::io::connection_handle connection;
   caf::actor room;
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
-  stream_format format = stream_format::text;
+  stream_events events{stream_start{}};
   session_counters counters;
 };
 
 // A stream on a plain socket, owned by CAF's event loop: no thread per stream.
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, stream_format format,
+                          caf::actor room, bool chunked, stream_start start,
                           std::shared_ptr<node_metrics> metrics, std::string client);
 
 // Events waiting for a stream that a thread writes (TLS connections stay with their thread).
@@ -67,21 +67,23 @@ struct queued_session_state {
   static inline const char* name = "tls_sse_session";
 
   session_counters counters;
+  stream_events events{stream_start{}};
 };
 
 // The session of a thread-written stream: formats events into `queue`.
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue, stream_format format,
+                             std::shared_ptr<sse_queue> queue, stream_start start,
                              std::shared_ptr<node_metrics> metrics, std::string client);
 
 // The response head of an event stream.
 std::string sse_response_head(bool chunked);
 
-// What a stream writes right after its head: nothing for the tutorial's text stream; for JSON,
-// a short reconnection delay, so a page is back soon after its node restarts.
-std::string sse_stream_start(stream_format format);
+// What a stream writes right after its head: a short reconnection delay, so a page is back soon
+// after its node restarts; then a gap event if the client's Last-Event-ID was no position.
+std::string sse_stream_start(const stream_start& start);
 
-// Joins the room as `session`: JSON streams first get the recent history replayed.
-void join_room(const caf::actor& room, const caf::actor& session, stream_format format);
+// Joins the room as `session`: a resuming stream first gets what it missed of the history, a new
+// JSON stream the recent history.
+void join_room(const caf::actor& room, const caf::actor& session, const stream_start& start);
 
 } // namespace watercooler

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/stream_clock.hpp"
 #include "test/integration/harness.hpp"
 
 namespace watercooler::integration {
@@ -28,9 +29,17 @@ std::vector<nlohmann::json> read_json_until(sse_stream& stream, const std::strin
   while (auto event = stream.next_event(deadline)) {
     auto json = nlohmann::json::parse(event->data, nullptr, false);
     REQUIRE_MESSAGE(!json.is_discarded(), "not JSON: " << event->data);
-    REQUIRE(json.at("id") == event->last_event_id);
+    // The SSE id is the stream's position, which has this message as its origin's last.
+    auto id = json.at("id").get<std::string>();
+    auto origin = json.at("origin").get<std::string>();
+    auto clock = parse_clock(event->last_event_id);
+    REQUIRE_MESSAGE(clock, "not a position: " << event->last_event_id);
+    REQUIRE(clock->count(origin) == 1);
+    auto entry = clock->at(origin);
+    REQUIRE(id
+            == origin + "/" + std::to_string(entry.incarnation) + "/" + std::to_string(entry.seq));
     if (ids)
-      ids->push_back(event->last_event_id);
+      ids->push_back(id);
     if (sse_stream::is_probe(json.at("text").get<std::string>()))
       continue;
     result.push_back(json);
