@@ -1,0 +1,515 @@
+// A pub/sub load generator for watercooler and nginx+nchan: N SSE subscribers on one epoll loop,
+// M messages published open-loop at R msg/s, and per-run latency, loss, order, server RSS and CPU.
+// Bounded: every wait has a deadline. Payload: "run=<id> seq=<n> t=<scheduled send, ns>".
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+enum class subject { watercooler, nchan };
+
+struct settings {
+  subject mode = subject::watercooler;
+  std::string host = "127.0.0.1";
+  std::vector<int> ports{8080};  // subscribers are split evenly over these
+  int publish_port = 0;          // default: the first of `ports`
+  std::string channel = "bench"; // nchan: /pub/<channel>, /sub/<channel>
+  int subscribers = 1000;
+  int messages = 100;
+  double rate = 10;
+  int publishers = 8; // publishing threads, so a slow answer does not delay the schedule
+  std::vector<int> pids;
+  int connect_timeout_s = 60;
+  int drain_timeout_s = 15; // after the last publish
+  std::string label = "run";
+};
+
+// Latency histogram: 10 µs buckets up to 60 s, the exact maximum kept aside.
+class histogram {
+public:
+  histogram() : counts_(6'000'000) {}
+  void add(int64_t ns) {
+    auto us = std::max<int64_t>(ns, 0) / 1000;
+    max_ns_ = std::max(max_ns_, ns);
+    auto i = std::min<size_t>(static_cast<size_t>(us / 10), counts_.size() - 1);
+    ++counts_[i];
+    ++total_;
+  }
+  double percentile_ms(double p) const {
+    if (total_ == 0)
+      return 0;
+    auto want = static_cast<uint64_t>(p * static_cast<double>(total_));
+    uint64_t seen = 0;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      seen += counts_[i];
+      if (seen > want)
+        return static_cast<double>(i) / 100.0 + 0.005;
+    }
+    return max_ms();
+  }
+  double max_ms() const {
+    return static_cast<double>(max_ns_) / 1e6;
+  }
+  uint64_t total() const {
+    return total_;
+  }
+
+private:
+  std::vector<uint32_t> counts_;
+  uint64_t total_ = 0;
+  int64_t max_ns_ = 0;
+};
+
+struct stream {
+  int fd = -1;
+  bool head_done = false;
+  bool chunked = false;
+  bool dead = false;
+  size_t chunk_left = 0; // payload bytes left in the current chunk
+  bool chunk_crlf = false;
+  std::string buf;  // unparsed wire bytes
+  std::string line; // SSE line being assembled
+  std::string data; // data of the event being assembled
+  std::vector<bool> seen;
+  std::vector<int64_t> max_seq; // per publisher thread: each publishes its messages in order
+  int received = 0;
+};
+
+struct totals {
+  uint64_t deliveries = 0, duplicated = 0, out_of_order = 0, foreign = 0;
+  clock_type::time_point last_delivery{};
+};
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+    .count();
+}
+
+long proc_status_kb(int pid, const char* key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0)
+      return std::atol(line.c_str() + std::strlen(key));
+  return 0;
+}
+
+// utime + stime in seconds, from /proc/PID/stat (fields 14 and 15, after the command's ')').
+double proc_cpu_s(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = all.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream rest(all.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14)
+      utime = std::stoull(field);
+    if (i == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long rss_kb(const settings& cfg) {
+  long sum = 0;
+  for (int pid : cfg.pids)
+    sum += proc_status_kb(pid, "VmRSS:");
+  return sum;
+}
+
+double cpu_s(const settings& cfg) {
+  double sum = 0;
+  for (int pid : cfg.pids)
+    sum += proc_cpu_s(pid);
+  return sum;
+}
+
+std::vector<int> int_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty())
+      out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: pubsub_load --mode watercooler|nchan --ports P1[,P2...] [--publish-port P]\n"
+               "  [--subscribers N] [--messages M] [--rate MSG_PER_S] [--publishers T]\n"
+               "  [--channel ID] [--pid PID[,PID...]] [--connect-timeout S] [--drain-timeout S]\n"
+               "  [--label TEXT] [--host H]\n");
+  return 2;
+}
+
+// One complete SSE event's data: "run=<id> seq=<n> t=<ns>".
+void on_event(stream& s, const std::string& data, const std::string& run, histogram& latency,
+              totals& sum, int64_t now) {
+  auto run_at = data.find("run=");
+  auto seq_at = data.find(" seq=");
+  auto t_at = data.find(" t=");
+  if (run_at != 0 || seq_at == std::string::npos || t_at == std::string::npos
+      || data.compare(4, seq_at - 4, run) != 0) {
+    ++sum.foreign;
+    return;
+  }
+  auto seq = std::strtoll(data.c_str() + seq_at + 5, nullptr, 10);
+  auto t = std::strtoll(data.c_str() + t_at + 3, nullptr, 10);
+  if (seq < 0 || static_cast<size_t>(seq) >= s.seen.size()) {
+    ++sum.foreign;
+    return;
+  }
+  if (s.seen[static_cast<size_t>(seq)]) {
+    ++sum.duplicated;
+    return;
+  }
+  s.seen[static_cast<size_t>(seq)] = true;
+  auto& last = s.max_seq[static_cast<size_t>(seq) % s.max_seq.size()];
+  if (seq < last)
+    ++sum.out_of_order;
+  last = std::max<int64_t>(last, seq);
+  ++s.received;
+  ++sum.deliveries;
+  sum.last_delivery = clock_type::now();
+  latency.add(now - t);
+}
+
+// SSE lines: "data:" lines are kept, "id:", "retry:", "event:" and ":" comments ignored.
+void feed_sse(stream& s, const char* p, size_t n, const std::string& run, histogram& latency,
+              totals& sum) {
+  int64_t now = now_ns();
+  for (size_t i = 0; i < n; ++i) {
+    char c = p[i];
+    if (c != '\n') {
+      s.line.push_back(c);
+      continue;
+    }
+    if (!s.line.empty() && s.line.back() == '\r')
+      s.line.pop_back();
+    if (s.line.empty()) {
+      if (!s.data.empty())
+        on_event(s, s.data, run, latency, sum, now);
+      s.data.clear();
+    } else if (s.line.rfind("data:", 0) == 0) {
+      size_t from = s.line.size() > 5 && s.line[5] == ' ' ? 6 : 5;
+      if (!s.data.empty())
+        s.data.push_back('\n');
+      s.data.append(s.line, from, std::string::npos);
+    }
+    s.line.clear();
+  }
+}
+
+// Reads what arrived on `s`; false when the stream ended or failed.
+bool pump(stream& s, const std::string& run, histogram& latency, totals& sum) {
+  char raw[65536];
+  for (;;) {
+    ssize_t n = ::recv(s.fd, raw, sizeof(raw), 0);
+    if (n == 0)
+      return false;
+    if (n < 0)
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    s.buf.append(raw, static_cast<size_t>(n));
+    if (!s.head_done) {
+      auto end = s.buf.find("\r\n\r\n");
+      if (end == std::string::npos)
+        continue;
+      if (s.buf.compare(0, 12, "HTTP/1.1 200") != 0) {
+        std::fprintf(stderr, "subscribe: %s\n", s.buf.substr(0, s.buf.find('\r')).c_str());
+        return false;
+      }
+      std::string head = s.buf.substr(0, end);
+      std::transform(head.begin(), head.end(), head.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      s.chunked = head.find("transfer-encoding: chunked") != std::string::npos;
+      s.head_done = true;
+      s.buf.erase(0, end + 4);
+    }
+    if (!s.chunked) {
+      feed_sse(s, s.buf.data(), s.buf.size(), run, latency, sum);
+      s.buf.clear();
+      continue;
+    }
+    size_t pos = 0;
+    while (pos < s.buf.size()) {
+      if (s.chunk_left > 0) {
+        size_t take = std::min(s.chunk_left, s.buf.size() - pos);
+        feed_sse(s, s.buf.data() + pos, take, run, latency, sum);
+        pos += take;
+        s.chunk_left -= take;
+        if (s.chunk_left == 0)
+          s.chunk_crlf = true;
+        continue;
+      }
+      if (s.chunk_crlf) {
+        if (s.buf.size() - pos < 2)
+          break;
+        pos += 2;
+        s.chunk_crlf = false;
+        continue;
+      }
+      auto eol = s.buf.find("\r\n", pos);
+      if (eol == std::string::npos)
+        break;
+      s.chunk_left = std::strtoul(s.buf.c_str() + pos, nullptr, 16);
+      pos = eol + 2;
+      if (s.chunk_left == 0)
+        return false; // last chunk: the server ended the stream
+    }
+    s.buf.erase(0, pos);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  settings cfg;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    std::string value = argv[i + 1];
+    if (flag == "--mode" && (value == "watercooler" || value == "nchan"))
+      cfg.mode = value == "nchan" ? subject::nchan : subject::watercooler;
+    else if (flag == "--host")
+      cfg.host = value;
+    else if (flag == "--ports")
+      cfg.ports = int_list(value);
+    else if (flag == "--publish-port")
+      cfg.publish_port = std::atoi(value.c_str());
+    else if (flag == "--channel")
+      cfg.channel = value;
+    else if (flag == "--subscribers")
+      cfg.subscribers = std::atoi(value.c_str());
+    else if (flag == "--messages")
+      cfg.messages = std::atoi(value.c_str());
+    else if (flag == "--rate")
+      cfg.rate = std::atof(value.c_str());
+    else if (flag == "--publishers")
+      cfg.publishers = std::atoi(value.c_str());
+    else if (flag == "--pid")
+      cfg.pids = int_list(value);
+    else if (flag == "--connect-timeout")
+      cfg.connect_timeout_s = std::atoi(value.c_str());
+    else if (flag == "--drain-timeout")
+      cfg.drain_timeout_s = std::atoi(value.c_str());
+    else if (flag == "--label")
+      cfg.label = value;
+    else
+      return usage();
+  }
+  if (argc % 2 == 0 || cfg.subscribers <= 0 || cfg.messages < 0 || cfg.rate <= 0
+      || cfg.ports.empty() || cfg.publishers <= 0)
+    return usage();
+  if (cfg.publish_port == 0)
+    cfg.publish_port = cfg.ports.front();
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+
+  std::string run = std::to_string(std::random_device{}() % 1000000000u);
+  histogram latency;
+  totals sum;
+  const bool nchan = cfg.mode == subject::nchan;
+  const std::string sub_path = nchan ? "/sub/" + cfg.channel : "/listen";
+  const std::string request =
+    "GET " + sub_path + " HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n";
+
+  long rss_before = rss_kb(cfg);
+  int ep = ::epoll_create1(0);
+  std::vector<stream> streams(static_cast<size_t>(cfg.subscribers));
+  std::vector<sockaddr_in> addrs;
+  for (int port : cfg.ports) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, cfg.host.c_str(), &addr.sin_addr);
+    addrs.push_back(addr);
+  }
+
+  // Subscribe, in waves so the accept queue is never the thing being measured.
+  auto t_connect = clock_type::now();
+  auto connect_deadline = t_connect + std::chrono::seconds(cfg.connect_timeout_s);
+  int heads = 0, opened = 0, failed = 0;
+  std::vector<epoll_event> ready(4096);
+  auto on_ready = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto& s = streams[ready[static_cast<size_t>(i)].data.u32];
+      bool was = s.head_done;
+      if (!pump(s, run, latency, sum)) {
+        ::epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
+        if (!s.dead)
+          ++failed;
+        s.dead = true;
+      }
+      if (!was && s.head_done && !s.dead)
+        ++heads;
+    }
+  };
+  while (heads + failed < cfg.subscribers && clock_type::now() < connect_deadline) {
+    while (opened < cfg.subscribers && opened - heads - failed < 500) {
+      auto& s = streams[static_cast<size_t>(opened)];
+      s.seen.assign(static_cast<size_t>(cfg.messages), false);
+      s.max_seq.assign(static_cast<size_t>(cfg.publishers), -1);
+      const auto& addr = addrs[static_cast<size_t>(opened) % addrs.size()];
+      s.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      if (s.fd < 0
+          || ::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        std::fprintf(stderr, "connect %d: %s\n", opened, std::strerror(errno));
+        s.dead = true;
+        ++failed;
+        ++opened;
+        continue;
+      }
+      ::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL);
+      ::fcntl(s.fd, F_SETFL, ::fcntl(s.fd, F_GETFL) | O_NONBLOCK);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = static_cast<uint32_t>(opened);
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev);
+      ++opened;
+    }
+    on_ready(::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 100));
+  }
+  double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();
+  long rss_held = rss_kb(cfg);
+  double cpu_before = cpu_s(cfg);
+
+  // Publish open-loop: message k is due at start + k/R; its payload carries that due time, so a
+  // late publisher shows up as latency instead of silently slowing the schedule.
+  std::atomic<int> published_ok{0};
+  std::atomic<int> publish_failed{0};
+  std::atomic<bool> publishing_done{false};
+  std::vector<bool> ok(static_cast<size_t>(cfg.messages), false);
+  std::mutex ok_mutex;
+  auto start = clock_type::now() + std::chrono::milliseconds(100);
+  auto start_ns = now_ns() + 100'000'000;
+  auto publish_end = start
+                     + std::chrono::nanoseconds(
+                       static_cast<int64_t>(static_cast<double>(cfg.messages) * 1e9 / cfg.rate));
+  auto hard_deadline = publish_end + std::chrono::seconds(cfg.drain_timeout_s);
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < cfg.publishers; ++p)
+    publishers.emplace_back([&, p] {
+      httplib::Client client(cfg.host, cfg.publish_port);
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true); // else Nagle + delayed ACK add 40 ms to each POST
+      client.set_connection_timeout(5);
+      client.set_read_timeout(5);
+      for (int k = p; k < cfg.messages && clock_type::now() < hard_deadline; k += cfg.publishers) {
+        auto offset = std::chrono::nanoseconds(static_cast<int64_t>(k * 1e9 / cfg.rate));
+        std::this_thread::sleep_until(start + offset);
+        auto due = start_ns + offset.count();
+        std::string payload =
+          "run=" + run + " seq=" + std::to_string(k) + " t=" + std::to_string(due);
+        httplib::Result res =
+          nchan ? client.Post("/pub/" + cfg.channel, payload, "text/plain")
+                : client.Post("/publish", "message=" + httplib::detail::encode_query_param(payload),
+                              "application/x-www-form-urlencoded");
+        bool good = res && (nchan ? res->status >= 200 && res->status < 300 : res->status == 303);
+        if (good) {
+          ++published_ok;
+          std::lock_guard<std::mutex> lock(ok_mutex);
+          ok[static_cast<size_t>(k)] = true;
+        } else {
+          if (publish_failed++ < 5)
+            std::fprintf(stderr, "publish %d failed: %s\n", k,
+                         res ? std::to_string(res->status).c_str()
+                             : httplib::to_string(res.error()).c_str());
+        }
+      }
+    });
+
+  // Receive until every live subscriber has every published message or the drain deadline.
+  std::thread joiner([&] {
+    for (auto& t : publishers)
+      t.join();
+    publishing_done = true;
+  });
+  for (;;) {
+    on_ready(::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 20));
+    auto now = clock_type::now();
+    if (now >= hard_deadline)
+      break;
+    if (publishing_done) {
+      uint64_t want = static_cast<uint64_t>(published_ok.load()) * static_cast<uint64_t>(heads);
+      if (sum.deliveries >= want)
+        break;
+    }
+  }
+  double cpu_after = cpu_s(cfg);
+  // Publishers stop at the drain deadline; one in flight is bounded by its client timeouts.
+  joiner.join();
+
+  uint64_t lost = 0;
+  int live = 0;
+  for (auto& s : streams) {
+    if (!s.head_done)
+      continue;
+    live += !s.dead;
+    for (int k = 0; k < cfg.messages; ++k)
+      lost += ok[static_cast<size_t>(k)] && !s.seen[static_cast<size_t>(k)];
+  }
+  double active_s =
+    sum.deliveries > 0 ? std::chrono::duration<double>(sum.last_delivery - start).count() : 0;
+  double deliveries_per_s = active_s > 0 ? static_cast<double>(sum.deliveries) / active_s : 0;
+  double rss_per_sub =
+    heads > 0 ? static_cast<double>(rss_held - rss_before) * 1024.0 / heads : 0.0;
+  double cpu = cfg.pids.empty() ? 0 : cpu_after - cpu_before;
+  std::printf("RESULT label=%s mode=%s subscribers=%d connected=%d live=%d connect_s=%.2f "
+              "rate=%.0f messages=%d published=%d publish_failed=%d deliveries=%llu "
+              "deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%llu "
+              "duplicated=%llu out_of_order=%llu foreign=%llu rss_before_kb=%ld rss_held_kb=%ld "
+              "rss_per_sub_b=%.0f cpu_s=%.2f\n",
+              cfg.label.c_str(), nchan ? "nchan" : "watercooler", cfg.subscribers, heads, live,
+              connect_s, cfg.rate, cfg.messages, published_ok.load(), publish_failed.load(),
+              static_cast<unsigned long long>(sum.deliveries), deliveries_per_s,
+              latency.percentile_ms(0.5), latency.percentile_ms(0.99), latency.max_ms(),
+              static_cast<unsigned long long>(lost),
+              static_cast<unsigned long long>(sum.duplicated),
+              static_cast<unsigned long long>(sum.out_of_order),
+              static_cast<unsigned long long>(sum.foreign), rss_before, rss_held, rss_per_sub, cpu);
+  std::printf("# %s: %d/%d subscribed in %.2f s; %d/%d published at %.0f msg/s; %.0f "
+              "deliveries/s; latency p50 %.2f p99 %.2f max %.2f ms; lost %llu dup %llu "
+              "reordered %llu; %.0f B RSS/subscriber; %.2f s server CPU\n",
+              cfg.label.c_str(), heads, cfg.subscribers, connect_s, published_ok.load(),
+              cfg.messages, cfg.rate, deliveries_per_s, latency.percentile_ms(0.5),
+              latency.percentile_ms(0.99), latency.max_ms(), static_cast<unsigned long long>(lost),
+              static_cast<unsigned long long>(sum.duplicated),
+              static_cast<unsigned long long>(sum.out_of_order), rss_per_sub, cpu);
+  std::fflush(stdout);
+  for (auto& s : streams)
+    if (s.fd >= 0)
+      ::close(s.fd);
+  ::close(ep);
+  bool clean = heads == cfg.subscribers && lost == 0 && publish_failed == 0 && sum.duplicated == 0
+               && sum.out_of_order == 0;
+  return clean ? 0 : 1;
+}
