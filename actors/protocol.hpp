@@ -74,6 +74,10 @@ using dial_atom = caf::atom_constant<caf::atom("dial")>;       // (dial) -> vect
 using found_atom = caf::atom_constant<caf::atom("found")>;     // (found, string name, uint16 port)
 using unknown_atom = caf::atom_constant<caf::atom("unknown")>; // (unknown, string name, string why)
 
+// app -> room, on SIGTERM/SIGINT: end every stream with a hint to come back, then answer.
+// room -> session: (stop): write the farewell, close the stream, quit.
+using stop_atom = caf::atom_constant<caf::atom("stop")>; // (stop) -> uint64 streams ended
+
 // anyone -> room: counts for tests and operators.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 // (stats) -> (uint64 sessions, uint64 peers, uint64 published, uint64 delivered)

@@ -214,6 +214,17 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
             [=](const caf::error&) { done(); });
       return *promise;
     },
+    // STOP: the node is going away; every stream ends with a reconnect hint.
+    [=](stop_atom) -> uint64_t {
+      auto& st = self->state;
+      uint64_t ended = st.sessions.size();
+      for (const auto& session : st.sessions) {
+        self->demonitor(session);
+        self->send(session, stop_atom::value);
+      }
+      st.sessions.clear();
+      return ended;
+    },
     // STATS
     [=](stats_atom) -> std::tuple<uint64_t, uint64_t, uint64_t, uint64_t> {
       const auto& st = self->state;

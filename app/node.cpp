@@ -235,8 +235,13 @@ int run_node(const options& opts) {
   sigwait(&stop_signals, &signal);
   std::cout << "watercooler: stopping on " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << std::endl;
+  // Stop accepting, then end every stream with a reconnect hint (TLS streams' threads see it
+  // and finish), then wait for the servers' threads.
   http.stop();
   https.stop();
+  caf::scoped_actor self{system};
+  self->request(actors.room, std::chrono::seconds(1), stop_atom::value)
+    .receive([](uint64_t) {}, [](const caf::error&) {});
   http_thread.join();
   https_thread.join();
   return 0;

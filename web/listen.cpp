@@ -43,10 +43,15 @@ void stream_from_queue(const web_context& context, const httplib::Request& req,
         out += queue->events.front();
         queue->events.pop_front();
       }
+      bool last = queue->closed; // the node stops: this was the farewell
       lock.unlock();
       if (!sink.is_writable())
         return false;
-      return out.empty() || sink.write(out.data(), out.size());
+      if (!out.empty() && !sink.write(out.data(), out.size()))
+        return false;
+      if (last)
+        sink.done();
+      return true;
     },
     [room, session](bool) {
       caf::anon_send(room, leave_atom::value, session);

@@ -149,6 +149,16 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
       self->write(s.connection, out.size(), out.data());
       self->flush(s.connection);
     },
+    // STOP: the node shuts down; the client comes back to this or another node and resumes.
+    [=](stop_atom) {
+      auto& s = self->state;
+      std::string farewell = stream_farewell;
+      auto out = s.chunked ? chunk(farewell) + "0\r\n\r\n" : farewell;
+      self->write(s.connection, out.size(), out.data());
+      self->flush(s.connection);
+      self->close(s.connection);
+      self->quit();
+    },
     // INSPECT
     [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
     [=](const caf::io::new_data_msg&) {
@@ -198,6 +208,16 @@ caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
         const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
     // HEARTBEAT: the stream's thread writes it; a failed write ends the stream.
     [=](heartbeat_atom) { enqueue(heartbeat_comment); },
+    // STOP: the stream's thread writes the farewell and ends the response.
+    [=](stop_atom) {
+      {
+        std::lock_guard<std::mutex> guard(queue->mutex);
+        queue->events.push_back(stream_farewell);
+        queue->closed = true;
+        queue->ready.notify_one();
+      }
+      self->quit();
+    },
     // INSPECT
     [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
   };

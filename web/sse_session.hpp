@@ -75,6 +75,9 @@ caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
                              std::shared_ptr<sse_queue> queue, stream_start start,
                              std::shared_ptr<node_metrics> metrics, std::string client);
 
+// Written when the node stops: come back in a second (to any node: the id resumes the stream).
+inline constexpr const char* stream_farewell = "retry: 1000\n: node stopping\n\n";
+
 // The response head of an event stream.
 std::string sse_response_head(bool chunked);
 

@@ -138,6 +138,9 @@ public:
   std::optional<int> stop() {
     return process_.stop();
   }
+  std::optional<int> wait_exit(clock::time_point deadline) {
+    return process_.wait_exit(deadline);
+  }
   std::optional<int> exit_code() {
     return process_.exit_code();
   }
