@@ -35,13 +35,14 @@ private:
 };
 
 struct node_metrics {
-  std::atomic<uint64_t> published{0};  // messages published on this node
-  std::atomic<uint64_t> received{0};   // messages received from peer nodes
-  std::atomic<uint64_t> delivered{0};  // events written to local streams (one per stream)
-  std::atomic<uint64_t> dropped{0};    // duplicates and malformed messages from peers
-  std::atomic<uint64_t> bytes_sent{0}; // bytes written to local streams
-  std::atomic<int64_t> sessions{0};    // streams open now
-  latency_histogram latency;           // origin's publish -> written to a local stream
+  std::atomic<uint64_t> published{0};   // messages published on this node
+  std::atomic<uint64_t> received{0};    // messages received from peer nodes
+  std::atomic<uint64_t> delivered{0};   // events written to local streams (one per stream)
+  std::atomic<uint64_t> dropped{0};     // duplicates and malformed messages from peers
+  std::atomic<uint64_t> bytes_sent{0};  // bytes written to local streams
+  std::atomic<int64_t> sessions{0};     // streams open now
+  std::atomic<uint64_t> fell_behind{0}; // streams ended because their client could not keep up
+  latency_histogram latency;            // origin's publish -> written to a local stream
 
   // Per peer node: its state since when, round trip, messages forwarded to and received from it.
   void peer_connected(const std::string& peer, const std::string& address);

@@ -194,6 +194,10 @@ int run_node(const options& opts) {
   context->node = node;
   context->max_body = opts.max_body;
   context->metrics = metrics;
+  context->poller = std::make_shared<stream_poller>();
+  context->limits = {opts.stream_queue, opts.stream_queue_bytes};
+  if (std::string why; !context->poller->ok(why))
+    return fail(why, 1);
   context->home_page_html = render_page("home_page.html", node);
   context->not_found_html = render_page("not_found_page.html", node);
 

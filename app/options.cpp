@@ -159,6 +159,23 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!seconds)
         return usage_error{"--heartbeat " + *v + " is not a number of seconds (0 to 3600)"};
       opts.heartbeat_seconds = static_cast<unsigned>(*seconds);
+    } else if (flag == "--stream-queue") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto count = parse_unsigned(*v, 1000000);
+      if (!count || *count == 0)
+        return usage_error{"--stream-queue " + *v + " is not a number of events (1 to 1000000)"};
+      opts.stream_queue = static_cast<std::size_t>(*count);
+    } else if (flag == "--stream-queue-bytes") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto bytes = parse_unsigned(*v, 1ull << 30);
+      if (!bytes || *bytes < 1024)
+        return usage_error{"--stream-queue-bytes " + *v
+                           + " is not a size in bytes (1024 to 1073741824)"};
+      opts.stream_queue_bytes = static_cast<std::size_t>(*bytes);
     } else {
       return usage_error{"unknown option " + arg + " (see --help)"};
     }
@@ -200,6 +217,10 @@ Options:
                         last 50 of them; a reconnecting stream gets what it missed from them.
   --heartbeat SECONDS   write a comment line on every event stream this often (default 15;
                         0 never), so proxies keep idle streams and dead clients are found.
+  --stream-queue N      events a stream's client may fall behind by (default 1000) ...
+  --stream-queue-bytes BYTES
+                        ... or bytes (default 1048576). Beyond either, the stream gets a gap
+                        event and is ended; the client resumes where it stopped reading.
   --inspect NODE        print what NODE (name@host, found through its port mapper) and every
                         node it is connected to are running: node, peers, room, sessions,
                         actors. Then exit.

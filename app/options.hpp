@@ -20,11 +20,13 @@ struct options {
   std::size_t max_body = 64 * 1024; // --max-body
   std::size_t history = 1000;       // --history: messages the room keeps for new streams
   unsigned heartbeat_seconds = 15;  // --heartbeat: comment line on every stream; 0: none
-  std::string cookie;               // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
-  std::string inspect;              // --inspect NODE: print what that node runs, then exit
-  bool json = false;                // --json: --inspect prints JSON
-  bool only = false;                // --only: --inspect skips the node's peers
-  unsigned watch_seconds = 0;       // --watch [SECONDS]: --inspect refreshes until Ctrl-C
+  std::size_t stream_queue = 1000;  // --stream-queue: events a client may lag
+  std::size_t stream_queue_bytes = 1024 * 1024; // --stream-queue-bytes: bytes a client may lag
+  std::string cookie;         // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
+  std::string inspect;        // --inspect NODE: print what that node runs, then exit
+  bool json = false;          // --json: --inspect prints JSON
+  bool only = false;          // --only: --inspect skips the node's peers
+  unsigned watch_seconds = 0; // --watch [SECONDS]: --inspect refreshes until Ctrl-C
   bool help = false;
   bool version = false;
 };

@@ -61,6 +61,10 @@ std::string unknown_position_event() {
   return sse_event(R"({"reason":"unknown position"})", sse_fields{"gap", std::nullopt});
 }
 
+std::string slow_client_event() {
+  return sse_event(R"({"reason":"slow client"})", sse_fields{"gap", std::nullopt});
+}
+
 stream_start stream_start_at(stream_format format,
                              const std::optional<std::string>& last_event_id) {
   stream_start start;

@@ -39,6 +39,10 @@ std::string gap_event(const stream_gap& gap);
 // "event: gap" for a Last-Event-ID that is not a position: {"reason":"unknown position"}.
 std::string unknown_position_event();
 
+// "event: gap" before a stream is ended because its client fell behind: {"reason":"slow client"}.
+// The client resumes from its last event's id and gets what it missed from the history.
+std::string slow_client_event();
+
 // How long a browser waits before reconnecting, sent first on every stream.
 constexpr uint64_t reconnect_ms = 1000;
 

@@ -1,5 +1,5 @@
-// GET /listen : an event stream; plain connections move to a session broker on CAF's event
-// loop, TLS connections keep their thread and are fed through a queue.
+// GET /listen : an event stream; a plain connection's socket moves to its session actor, a TLS
+// connection keeps its thread and is fed through a queue.
 #include <chrono>
 #include <optional>
 
@@ -26,8 +26,8 @@ void stream_from_queue(const web_context& context, const httplib::Request& req,
   auto queue = std::make_shared<sse_queue>();
   if (auto first = sse_stream_start(start); !first.empty())
     queue->events.push_back(std::move(first)); // before the session can write to the queue
-  auto session =
-    context.system->spawn(queued_session, queue, start, context.metrics, client_of(req));
+  auto session = context.system->spawn(queued_session, queue, start, context.limits,
+                                       context.metrics, client_of(req));
   join_room(context.room, session, start); // before the head goes out
   auto room = context.room;
   res.set_header("Cache-Control", "no-cache");
@@ -43,6 +43,7 @@ void stream_from_queue(const web_context& context, const httplib::Request& req,
         out += queue->events.front();
         queue->events.pop_front();
       }
+      queue->bytes = 0;
       bool last = queue->closed; // the node stops: this was the farewell
       lock.unlock();
       if (!sink.is_writable())
@@ -77,16 +78,15 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
     last_event_id = req.get_param_value("last_event_id");
   auto start = stream_start_at(format, last_event_id);
   auto* system = context.system;
-  auto room = context.room;
-  auto metrics = context.metrics;
-  bool chunked = req.version != "HTTP/1.0";
-  auto client = client_of(req);
-  auto adopted = http_server::hand_off([system, room, chunked, start, metrics, client](int fd) {
+  plain_stream stream{-1, req.version != "HTTP/1.0", start, client_of(req)};
+  stream_wiring wiring{context.room, context.metrics, context.poller, context.limits};
+  auto adopted = http_server::hand_off([system, stream, wiring](int fd) mutable {
     int flags = ::fcntl(fd, F_GETFL, 0);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    system->middleman().spawn_broker(sse_session, fd, room, chunked, start, metrics, client);
+    stream.fd = fd;
+    system->spawn(sse_session, std::move(stream), std::move(wiring));
   });
   if (adopted) {
     res.status = 200; // for the request log; the session writes the real head

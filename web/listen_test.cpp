@@ -14,6 +14,7 @@
 
 #include "actors/room.hpp"
 #include "web/actions.hpp"
+#include "web/chat_event.hpp"
 #include "web/http_server.hpp"
 #include "web/routes.hpp"
 #include "web/sse.hpp"
@@ -39,12 +40,14 @@ struct web_node {
     return c;
   }
 
-  web_node() : sys(with_middleman(cfg)) {
+  explicit web_node(stream_limits limits = {}) : sys(with_middleman(cfg)) {
     room_actor = sys.spawn(room, "nonode@nohost", 1, metrics, default_history);
     auto context = std::make_shared<web_context>();
     context->system = &sys;
     context->room = room_actor;
     context->metrics = metrics;
+    context->poller = std::make_shared<stream_poller>();
+    context->limits = limits;
     context->node = "nonode@nohost";
     context->home_page_html = render_page("home_page.html", context->node);
     context->not_found_html = render_page("not_found_page.html", context->node);
@@ -72,8 +75,12 @@ struct web_node {
 };
 
 // Opens GET /listen and reads the response head; -1 if that fails within five seconds.
-int open_stream(int port, std::string& head, const std::string& path = "/listen") {
+// `receive_buffer` > 0 makes the client's socket buffer that small.
+int open_stream(int port, std::string& head, const std::string& path = "/listen",
+                int receive_buffer = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) // before connect, so the window stays small
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -367,6 +374,123 @@ TEST_CASE("a publish body over the limit gets 413 and the connection closes unre
   CHECK(response.find("message too large") != std::string::npos);
   CHECK(response.find("HTTP/1.1 414") == std::string::npos);
   CHECK(response.find("HTTP/1.1", 1) == std::string::npos); // one response only
+}
+
+} // namespace watercooler
+
+namespace watercooler {
+
+namespace {
+
+// Waits up to `limit` for `done()`; polling, because the node's counters change on its threads.
+template <class Done>
+bool eventually(Done done, std::chrono::seconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("a client that stops reading gets a gap and the end of its stream, and resumes") {
+  web_node node(stream_limits{1000, 64 * 1024});
+  std::string fast_head;
+  std::string slow_head;
+  int fast = open_stream(node.port, fast_head);
+  int slow = open_stream(node.port, slow_head, "/listen", 4096);
+  REQUIRE(fast >= 0);
+  REQUIRE(slow >= 0);
+  REQUIRE(eventually([&] { return node.sessions() == 2; }));
+  // Publish one message at a time, each read by the fast client before the next: the slow one
+  // reads nothing until the node has given up on it (its kernel buffers hold a few MB first).
+  std::vector<std::string> published;
+  std::vector<sse_message> fast_events;
+  std::string fast_body = fast_head.substr(fast_head.find("\r\n\r\n") + 4);
+  for (int i = 1; i <= 200 && node.metrics->fell_behind == 0; ++i) {
+    auto text = std::to_string(i) + ":" + std::string(60000, 'x');
+    caf::anon_send(node.room_actor, publish_atom::value, std::string("ann"), text);
+    published.push_back(text);
+    auto got = read_events(fast, fast_body, [&](const std::vector<sse_message>& e) {
+      return !e.empty() && e.back().data.size() == text.size();
+    });
+    fast_body.clear();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data == text);
+  }
+  CHECK(node.metrics->fell_behind == 1);
+  CHECK(eventually([&] { return node.sessions() == 1; })); // the fast one stays
+  // The slow client reads on: messages in order from the first, then the gap, then the end.
+  bool ended = false;
+  auto slow_events = read_events(slow, slow_head.substr(slow_head.find("\r\n\r\n") + 4),
+                                 [&](const std::vector<sse_message>& e) {
+                                   ended = !e.empty() && e.back().type == "gap";
+                                   return ended;
+                                 });
+  REQUIRE(ended);
+  CHECK(slow_events.back().data == R"({"reason":"slow client"})");
+  INFO("published " << published.size() << ", slow got " << slow_events.size());
+  slow_events.pop_back();
+  REQUIRE(!slow_events.empty());
+  REQUIRE(slow_events.size() < published.size());
+  for (size_t i = 0; i < slow_events.size(); ++i)
+    CHECK(slow_events[i].data == published[i]);
+  char byte;
+  CHECK(::recv(slow, &byte, 1, 0) == 0); // the node closed it
+  ::close(slow);
+  // Resuming where it stopped reading gives it exactly the rest.
+  std::string head;
+  int resumed =
+    open_stream(node.port, head, "/listen?last_event_id=" + slow_events.back().last_event_id);
+  REQUIRE(resumed >= 0);
+  auto rest_count = published.size() - slow_events.size();
+  auto rest =
+    read_events(resumed, head.substr(head.find("\r\n\r\n") + 4),
+                [&](const std::vector<sse_message>& e) { return e.size() >= rest_count; });
+  INFO("resumed with " << rest.size() << " of " << rest_count);
+  REQUIRE(rest.size() == rest_count);
+  for (size_t i = 0; i < rest.size(); ++i)
+    CHECK(rest[i].data == published[slow_events.size() + i]);
+  ::close(resumed);
+  ::close(fast);
+}
+
+TEST_CASE("every byte a stream gets is counted in the metrics, heartbeats included") {
+  web_node node;
+  std::string head;
+  int fd = open_stream(node.port, head);
+  REQUIRE(fd >= 0);
+  caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{1});
+  std::string received = head;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (received.find(heartbeat_comment) == std::string::npos
+         && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    char buf[1024];
+    if (::poll(&p, 1, 500) > 0) {
+      auto n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0)
+        break;
+      received.append(buf, static_cast<size_t>(n));
+    }
+  }
+  REQUIRE(received.find(heartbeat_comment) != std::string::npos);
+  caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{0}); // no more ticks
+  node.sessions(); // the room has taken that in: no heartbeat comes after what it sent
+  CHECK(eventually([&] {
+    pollfd p{fd, POLLIN, 0};
+    char buf[1024];
+    if (::poll(&p, 1, 0) > 0) {
+      auto n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n > 0)
+        received.append(buf, static_cast<size_t>(n));
+    }
+    return node.metrics->bytes_sent == received.size();
+  }));
+  ::close(fd);
 }
 
 } // namespace watercooler

@@ -45,6 +45,9 @@ std::string render_metrics(const node_metrics& m) {
   std::ostringstream out;
   family(out, "watercooler_sessions", "gauge", "Event streams open now.");
   out << "watercooler_sessions " << m.sessions.load() << '\n';
+  family(out, "watercooler_sessions_fell_behind_total", "counter",
+         "Event streams ended because their client could not keep up (it resumes).");
+  out << "watercooler_sessions_fell_behind_total " << m.fell_behind.load() << '\n';
   family(out, "watercooler_messages_published_total", "counter",
          "Messages published on this node.");
   out << "watercooler_messages_published_total " << m.published.load() << '\n';

@@ -1,7 +1,12 @@
-// SSE sessions: a broker per plain connection, a queue-fed actor per TLS connection.
+// SSE sessions: an actor per stream; plain ones write their socket, TLS ones feed a thread.
 #include "web/sse_session.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "actors/protocol.hpp"
 #include "web/sse.hpp"
@@ -54,6 +59,15 @@ void session_counters::wrote(int64_t published_us, size_t bytes) {
   metrics_->latency.observe(now - published_us);
 }
 
+void session_counters::wrote_other(size_t bytes) {
+  bytes_ += bytes;
+  metrics_->bytes_sent += bytes;
+}
+
+void session_counters::fell_behind() {
+  ++metrics_->fell_behind;
+}
+
 void session_counters::replayed(size_t events, size_t bytes) {
   events_ += events;
   bytes_ += bytes;
@@ -91,50 +105,104 @@ void join_room(const caf::actor& room, const caf::actor& session, const stream_s
     caf::anon_send(room, join_atom::value, session);
 }
 
-caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, stream_start start,
-                          std::shared_ptr<node_metrics> metrics, std::string client) {
+caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_stream stream,
+                          stream_wiring wiring) {
   auto& st = self->state;
-  st.counters.start(std::move(metrics), std::move(client));
-  st.connection = self->add_scribe(fd);
-  st.room = room;
-  st.chunked = chunked;
-  st.events = stream_events(start);
+  st.counters.start(wiring.metrics, std::move(stream.client));
+  st.wiring = std::move(wiring);
+  st.fd = stream.fd;
+  st.chunked = stream.chunked;
+  st.events = stream_events(stream.start);
+  st.outbox = stream_outbox(stream.fd);
+  auto poller = st.wiring.poller;
+  st.token = poller->watch(stream.fd, caf::actor_cast<caf::actor>(self));
+  // Whichever way the session ends, the socket is closed once, after the poller let go of it.
+  self->attach_functor([poller, fd = stream.fd, token = st.token] {
+    if (token != 0)
+      poller->forget(token, fd);
+    ::close(fd);
+  });
+  if (st.token == 0) {
+    self->quit();
+    return {};
+  }
+  auto frame = [=](std::string payload) { return self->state.chunked ? chunk(payload) : payload; };
+  // Leaves the room and quits; the attached functor closes the socket.
+  auto end = [=] {
+    self->send(self->state.wiring.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
+    self->quit();
+  };
+  auto flush = [=] {
+    auto& s = self->state;
+    auto result = s.outbox.flush([&](const stream_outbox::piece& p) {
+      if (p.published_us != 0)
+        s.counters.wrote(p.published_us, p.bytes.size());
+      else if (p.events != 0)
+        s.counters.replayed(p.events, p.bytes.size());
+      else
+        s.counters.wrote_other(p.bytes.size());
+    });
+    if (result == stream_outbox::result::failed)
+      return end();
+    bool blocked = result == stream_outbox::result::blocked;
+    if (blocked != s.blocked) {
+      s.blocked = blocked;
+      s.wiring.poller->want_write(s.token, s.fd, blocked);
+    }
+    if (!blocked && s.ending)
+      end();
+  };
+  // Queues one framed write; the (flush) behind it writes everything that came meanwhile at once.
+  auto queue = [=](stream_outbox::piece p) {
+    auto& s = self->state;
+    if (s.ending)
+      return;
+    s.outbox.push(std::move(p));
+    // Behind is what the socket would not take, not what waits for this turn's (flush).
+    if (over_limits(s.wiring.limits, s.outbox.events(), s.outbox.bytes()) && !s.blocked)
+      flush();
+    if (!s.ending && over_limits(s.wiring.limits, s.outbox.events(), s.outbox.bytes())) {
+      // Fallen behind: what it has not started reading is dropped, the gap event says so, and
+      // the stream ends once that is written (or the client goes away).
+      s.counters.fell_behind();
+      s.outbox.drop_unsent();
+      auto last = frame(slow_client_event());
+      if (s.chunked)
+        last += "0\r\n\r\n";
+      s.outbox.push({std::move(last)});
+      s.ending = true;
+      self->send(s.wiring.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
+      self->delayed_send(self, std::chrono::seconds(10), closed_atom::value); // if it never reads
+    }
+    if (!s.flush_queued && !s.blocked) {
+      s.flush_queued = true;
+      self->send(self, flush_atom::value);
+    }
+  };
   // Join before the head goes out: whatever the client publishes after seeing it reaches us.
-  join_room(room, caf::actor_cast<caf::actor>(self), start);
-  auto head = sse_response_head(chunked);
-  if (auto first = sse_stream_start(start); !first.empty())
-    head += chunked ? chunk(first) : first;
-  self->write(st.connection, head.size(), head.data());
-  self->flush(st.connection);
-  self->configure_read(st.connection, caf::io::receive_policy::at_most(1024));
-  self->monitor(room);
+  join_room(st.wiring.room, caf::actor_cast<caf::actor>(self), stream.start);
+  auto head = sse_response_head(stream.chunked);
+  if (auto first = sse_stream_start(stream.start); !first.empty())
+    head += frame(first);
+  st.outbox.push({std::move(head)});
+  flush();
+  self->monitor(st.wiring.room);
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); }); // the room is gone
   // Handled at once, never re-sent to ourselves: live messages may already be queued behind it.
   auto replayed = [=](const std::vector<chat_message>& replay,
                       const std::vector<stream_gap>& gaps) {
-    auto& s = self->state;
     size_t count = 0;
-    auto events = replay_events(s.events, replay, gaps, count);
-    if (events.empty())
-      return;
-    auto out = s.chunked ? chunk(events) : events;
-    self->write(s.connection, out.size(), out.data());
-    self->flush(s.connection);
-    s.counters.replayed(count, out.size());
+    auto events = replay_events(self->state.events, replay, gaps, count);
+    if (!events.empty())
+      queue({frame(std::move(events)), static_cast<uint32_t>(count)});
   };
   return {
     // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& author, const std::string& text) {
-      auto& s = self->state;
-      auto event = s.events.message(origin, inc, seq, published_us, author, text);
-      if (event.empty())
-        return; // the stream had it before it resumed
-      auto out = s.chunked ? chunk(event) : event;
-      self->write(s.connection, out.size(), out.data());
-      self->flush(s.connection);
-      s.counters.wrote(published_us, out.size());
+      auto event = self->state.events.message(origin, inc, seq, published_us, author, text);
+      if (!event.empty()) // else the stream had it before it resumed
+        queue({frame(std::move(event)), 1, published_us});
     },
     // HISTORY <replay> [<gaps>]: the recent or missed messages, in one write, before any live
     // one.
@@ -142,44 +210,80 @@ caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int
     [=](history_atom, const std::vector<chat_message>& replay,
         const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
     // HEARTBEAT: a comment keeps proxies from cutting the idle stream; a dead client fails it.
-    [=](heartbeat_atom) {
-      auto& s = self->state;
-      std::string beat = heartbeat_comment;
-      auto out = s.chunked ? chunk(beat) : beat;
-      self->write(s.connection, out.size(), out.data());
-      self->flush(s.connection);
+    [=](heartbeat_atom) { queue({frame(heartbeat_comment)}); },
+    // FLUSH: everything queued since the last one, in one system call where it fits.
+    [=](flush_atom) {
+      self->state.flush_queued = false;
+      if (!self->state.blocked)
+        flush();
     },
+    // WRITABLE: from the poller, after a short write.
+    [=](writable_atom) {
+      if (self->state.blocked)
+        flush();
+    },
+    // READABLE: a client has nothing to say on an event stream; its bytes are read and dropped,
+    // and its end of the connection ends the stream.
+    [=](readable_atom) {
+      char buf[4096];
+      for (;;) {
+        auto n = ::recv(self->state.fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+          continue;
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+          return;
+        return end();
+      }
+    },
+    // CLOSED: from the poller, the connection broke.
+    [=](closed_atom) { end(); },
     // STOP: the node shuts down; the client comes back to this or another node and resumes.
     [=](stop_atom) {
       auto& s = self->state;
-      std::string farewell = stream_farewell;
-      auto out = s.chunked ? chunk(farewell) + "0\r\n\r\n" : farewell;
-      self->write(s.connection, out.size(), out.data());
-      self->flush(s.connection);
-      self->close(s.connection);
-      self->quit();
+      auto farewell = frame(stream_farewell);
+      if (s.chunked)
+        farewell += "0\r\n\r\n";
+      s.outbox.push({std::move(farewell)});
+      s.outbox.flush(
+        [&](const stream_outbox::piece& p) { s.counters.wrote_other(p.bytes.size()); });
+      self->quit(); // the room has let us go already; what did not fit is not waited for
     },
     // INSPECT
-    [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
-    [=](const caf::io::new_data_msg&) {
-      // A client has nothing to say on an event stream; its bytes are ignored.
-    },
-    [=](const caf::io::connection_closed_msg&) {
-      self->send(self->state.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
-      self->quit();
+    [=](inspect_atom) {
+      auto& s = self->state;
+      return s.counters.report(self->id(), s.outbox.events() + self->mailbox().size());
     },
   };
 }
 
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
                              std::shared_ptr<sse_queue> queue, stream_start start,
-                             std::shared_ptr<node_metrics> metrics, std::string client) {
+                             stream_limits limits, std::shared_ptr<node_metrics> metrics,
+                             std::string client) {
   self->state.counters.start(std::move(metrics), std::move(client));
   self->state.events = stream_events(start);
-  auto enqueue = [queue](std::string out) {
+  self->state.limits = limits;
+  // Hands `out` to the stream's thread; false when the client fell behind and the stream ends
+  // with a gap event instead (what the thread has not taken yet is dropped).
+  auto enqueue = [=](std::string out) {
     std::lock_guard<std::mutex> guard(queue->mutex);
+    queue->bytes += out.size();
     queue->events.push_back(std::move(out));
+    bool behind = over_limits(self->state.limits, queue->events.size(), queue->bytes);
+    if (behind) {
+      queue->events.clear();
+      queue->events.push_back(slow_client_event());
+      queue->bytes = queue->events.back().size();
+      queue->closed = true;
+    }
     queue->ready.notify_one();
+    return !behind;
+  };
+  auto fell_behind = [=] {
+    self->state.counters.fell_behind();
+    self->quit(); // the room sees it go; the thread writes the gap event and ends the response
   };
   auto replayed = [=](const std::vector<chat_message>& replay,
                       const std::vector<stream_gap>& gaps) {
@@ -188,7 +292,8 @@ caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
     if (events.empty())
       return;
     self->state.counters.replayed(count, events.size());
-    enqueue(std::move(events));
+    if (!enqueue(std::move(events)))
+      fell_behind();
   };
   return {
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
@@ -198,16 +303,19 @@ caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
         return;
       // Counted when queued: the stream's thread writes it within a second or ends the stream.
       self->state.counters.wrote(published_us, event.size());
-      std::lock_guard<std::mutex> guard(queue->mutex);
-      queue->events.push_back(std::move(event));
-      queue->ready.notify_one();
+      if (!enqueue(std::move(event)))
+        fell_behind();
     },
     // HISTORY <replay> [<gaps>]
     [=](history_atom, const std::vector<chat_message>& replay) { replayed(replay, {}); },
     [=](history_atom, const std::vector<chat_message>& replay,
         const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
     // HEARTBEAT: the stream's thread writes it; a failed write ends the stream.
-    [=](heartbeat_atom) { enqueue(heartbeat_comment); },
+    [=](heartbeat_atom) {
+      self->state.counters.wrote_other(std::strlen(heartbeat_comment));
+      if (!enqueue(heartbeat_comment))
+        fell_behind();
+    },
     // STOP: the stream's thread writes the farewell and ends the response.
     [=](stop_atom) {
       {

@@ -8,10 +8,11 @@
 #include <string>
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include "actors/metrics.hpp"
 #include "web/chat_event.hpp"
+#include "web/stream_outbox.hpp"
+#include "web/stream_poller.hpp"
 
 namespace watercooler {
 
@@ -29,6 +30,10 @@ public:
   void wrote(int64_t published_us, size_t bytes);
   // `events` replayed from the history in `bytes`: counted, but not as delivery latency.
   void replayed(size_t events, size_t bytes);
+  // Bytes that are no message: the head, heartbeats, gap events, the farewell.
+  void wrote_other(size_t bytes);
+  // The client fell behind and the stream was ended.
+  void fell_behind();
   session_report report(caf::actor_id id, size_t queued) const;
 
 private:
@@ -40,26 +45,52 @@ private:
   uint64_t bytes_ = 0;
 };
 
+// Where a plain stream's session is wired to: the room, the node's counters, the socket poller,
+// and how far a client may fall behind.
+struct stream_wiring {
+  caf::actor room;
+  std::shared_ptr<node_metrics> metrics;
+  std::shared_ptr<stream_poller> poller;
+  stream_limits limits;
+};
+
+// A plain stream's socket, once httplib handed it over.
+struct plain_stream {
+  int fd = -1;
+  bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
+  stream_start start;
+  std::string client; // ip:port
+};
+
+using flush_atom = caf::atom_constant<caf::atom("flush")>; // (flush): to itself, after queueing
+
 struct sse_session_state {
   static inline const char* name = "sse_session";
 
-  caf::io::connection_handle connection;
-  caf::actor room;
-  bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
+  stream_wiring wiring;
+  int fd = -1;
+  uint64_t token = 0; // the poller's
+  bool chunked = true;
   stream_events events{stream_start{}};
   session_counters counters;
+  stream_outbox outbox{-1};
+  bool flush_queued = false; // a (flush) is in the mailbox, behind whatever else came
+  bool blocked = false;      // the socket was full; the poller says when it has room
+  bool ending = false;       // the last bytes are queued; quit once written
 };
 
-// A stream on a plain socket, owned by CAF's event loop: no thread per stream.
-caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
-                          caf::actor room, bool chunked, stream_start start,
-                          std::shared_ptr<node_metrics> metrics, std::string client);
+// A stream on a plain socket, written by its session with no thread of its own: events that
+// arrive together go out in one system call, and a client that falls behind `limits` gets a gap
+// event and is disconnected (it resumes with Last-Event-ID) instead of growing the node.
+caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_stream stream,
+                          stream_wiring wiring);
 
 // Events waiting for a stream that a thread writes (TLS connections stay with their thread).
 struct sse_queue {
   std::mutex mutex;
   std::condition_variable ready;
   std::deque<std::string> events;
+  std::size_t bytes = 0; // of `events`
   bool closed = false;
 };
 
@@ -68,12 +99,15 @@ struct queued_session_state {
 
   session_counters counters;
   stream_events events{stream_start{}};
+  stream_limits limits;
 };
 
-// The session of a thread-written stream: formats events into `queue`.
+// The session of a thread-written stream: formats events into `queue`; a client that falls
+// behind `limits` gets a gap event and the end of the stream.
 caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
                              std::shared_ptr<sse_queue> queue, stream_start start,
-                             std::shared_ptr<node_metrics> metrics, std::string client);
+                             stream_limits limits, std::shared_ptr<node_metrics> metrics,
+                             std::string client);
 
 // Written when the node stops: come back in a second (to any node: the id resumes the stream).
 inline constexpr const char* stream_farewell = "retry: 1000\n: node stopping\n\n";

@@ -9,6 +9,8 @@
 #include <caf/all.hpp>
 
 #include "actors/metrics.hpp"
+#include "web/stream_outbox.hpp"
+#include "web/stream_poller.hpp"
 
 namespace watercooler {
 
@@ -21,6 +23,8 @@ struct web_context {
   std::string home_page_html;                   // pages are rendered once: the node name is fixed
   std::string not_found_html;
   std::shared_ptr<node_metrics> metrics;
+  std::shared_ptr<stream_poller> poller; // watches plain streams' sockets
+  stream_limits limits;                  // how far a stream's client may fall behind
 };
 
 } // namespace watercooler

@@ -83,6 +83,8 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     {"a flag without its value", {"--name"}, "--name"},
     {"--erl without -config FILE", {"--erl", "-config"}, "-config"},
     {"a missing config file", {"--name", "node1@127.0.0.1", "--config", missing}, "missing.config"},
+    {"a stream queue of no events", {"--stream-queue", "0"}, "--stream-queue 0"},
+    {"a stream queue under 1 KiB", {"--stream-queue-bytes", "512"}, "--stream-queue-bytes 512"},
   };
   SUBCASE("bad flags and values name what is wrong") {
     for (const auto& c : cases) {
@@ -111,8 +113,9 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     auto result = r.run({"--help"});
     INFO(show(result));
     CHECK(result.exit_code == 0);
-    for (const char* part : {"--name", "--erl", "--config", "--port", "--secure-port",
-                             "ERL_EPMD_PORT", "--state-dir", "WATERCOOLER_STATE_DIR"}) {
+    for (const char* part :
+         {"--name", "--erl", "--config", "--port", "--secure-port", "ERL_EPMD_PORT", "--state-dir",
+          "WATERCOOLER_STATE_DIR", "--stream-queue", "--stream-queue-bytes"}) {
       CAPTURE(part);
       CHECK(contains(result.out, part));
     }

@@ -1,0 +1,62 @@
+// The bytes a plain event stream has not written yet: bounded, written with one system call
+// for as many pieces as are waiting, and never blocking.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+namespace watercooler {
+
+// How far a stream may fall behind before it is ended (the client resumes with Last-Event-ID).
+struct stream_limits {
+  std::size_t max_events = 1000;       // --stream-queue
+  std::size_t max_bytes = 1024 * 1024; // --stream-queue-bytes
+};
+
+// Whether the stream holds more than `limits` allow: `events` waiting, or `bytes` of them.
+inline bool over_limits(const stream_limits& limits, std::size_t events, std::size_t bytes) {
+  return events > limits.max_events || bytes > limits.max_bytes;
+}
+
+class stream_outbox {
+public:
+  // One write of the stream, already framed: `events` messages (0 for heartbeats and heads), the
+  // newest published at `published_us` on its origin (0: replayed or not a message).
+  struct piece {
+    std::string bytes;
+    uint32_t events = 0;
+    int64_t published_us = 0;
+  };
+
+  enum class result { done, blocked, failed };
+
+  explicit stream_outbox(int fd) : fd_(fd) {}
+
+  void push(piece p);
+  // Writes what the socket takes now; `written` is called for each piece completely written.
+  result flush(const std::function<void(const piece&)>& written);
+  // Drops every piece not started; a piece partly written stays, so the framing stays whole.
+  void drop_unsent();
+
+  std::size_t events() const {
+    return events_;
+  }
+  std::size_t bytes() const {
+    return bytes_;
+  }
+  bool empty() const {
+    return pieces_.empty();
+  }
+
+private:
+  int fd_;
+  std::deque<piece> pieces_;
+  std::size_t offset_ = 0; // into the front piece
+  std::size_t events_ = 0;
+  std::size_t bytes_ = 0; // not yet written
+};
+
+} // namespace watercooler
