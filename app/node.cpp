@@ -1,8 +1,10 @@
 // Wires a node together: room, port mapper, cluster, then HTTP and HTTPS on cpp-httplib.
 #include "app/node.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -68,6 +70,35 @@ struct node_actors {
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   }
 };
+
+const char* signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+// How long a stop may take: streams end at once, but a request still being read (a client that
+// sends a byte now and then) would hold the servers' threads as long as it likes.
+constexpr std::chrono::milliseconds stop_grace{1500};
+
+// From the first stop signal on: a second one exits at once (128 + signal, as a shell reports
+// it); a stop that is not done after stop_grace exits 0 without waiting for stragglers.
+void watch_the_stop(const sigset_t& stop_signals) {
+  std::thread([stop_signals] {
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(stop_grace);
+    timespec grace{static_cast<time_t>(seconds.count()),
+                   static_cast<long>((stop_grace - seconds).count() * 1000000)};
+    int signal;
+    do {
+      signal = sigtimedwait(&stop_signals, nullptr, &grace);
+    } while (signal < 0 && errno == EINTR);
+    if (signal > 0) {
+      std::fprintf(stderr, "watercooler: %s again: exiting at once\n", signal_name(signal));
+      std::_Exit(128 + signal);
+    }
+    std::fprintf(stderr, "watercooler: stop took over %lld ms: exiting without open requests\n",
+                 static_cast<long long>(stop_grace.count()));
+    std::_Exit(0);
+  }).detach();
+}
 
 // The mandatory nodes missing once the cluster is done waiting; nothing if a signal came first.
 std::optional<std::vector<std::string>> wait_for_sync(caf::actor_system& system,
@@ -237,8 +268,8 @@ int run_node(const options& opts) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  std::cout << "watercooler: stopping on " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
-            << std::endl;
+  std::cout << "watercooler: stopping on " << signal_name(signal) << std::endl;
+  watch_the_stop(stop_signals);
   // Stop accepting, then end every stream with a reconnect hint (TLS streams' threads see it
   // and finish), then wait for the servers' threads.
   http.stop();

@@ -116,8 +116,10 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
   st.outbox = stream_outbox(stream.fd);
   auto poller = st.wiring.poller;
   st.token = poller->watch(stream.fd, caf::actor_cast<caf::actor>(self));
-  // Whichever way the session ends, the socket is closed once, after the poller let go of it.
-  self->attach_functor([poller, fd = stream.fd, token = st.token] {
+  // Whichever way the session ends, the socket is closed once, after the poller let go of it,
+  // and the room forgets our monitor (it would keep this actor's memory for the room's life).
+  self->attach_functor([self, room = st.wiring.room, poller, fd = stream.fd, token = st.token] {
+    self->demonitor(room); // the state is gone by now
     if (token != 0)
       poller->forget(token, fd);
     ::close(fd);

@@ -1,6 +1,9 @@
-// SIGTERM and SIGINT: the node ends every stream with a reconnect hint and exits 0.
+// SIGTERM and SIGINT: the node ends every stream with a reconnect hint and exits 0, without
+// waiting for slow clients; a second signal exits at once.
+#include <atomic>
 #include <csignal>
 #include <string>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -37,6 +40,44 @@ TEST_CASE("a stopping node ends its streams cleanly and exits 0") {
     CHECK(node.wait_exit(in(20s)) == 0);
     CHECK(node.log().find("watercooler: stopping on") != std::string::npos);
   }
+}
+
+TEST_CASE("a stopping node does not wait for a client that sends its request byte by byte") {
+  sandbox sb;
+  auto& node = sb.start(sb.config(""));
+  node.require_ready();
+  INFO(describe({&node}));
+  sse_stream stream(node.port());
+  // A request that never ends: one more byte every 200 ms keeps each read of it waiting.
+  auto slow = connection::open(node.port(), false, in(10s));
+  REQUIRE(slow);
+  REQUIRE(slow->write_all("GET / HTTP/1.1\r\nHost: x\r\n", in(10s)));
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    while (!done && slow->write_all("X", in(1s)))
+      std::this_thread::sleep_for(200ms);
+  });
+  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
+  auto code = node.wait_exit(in(20s)); // the trickle goes on all that time
+  done = true;
+  trickle.join();
+  CHECK(code == 0);
+  CHECK(ends(stream, in(10s)));
+  CHECK(node.log().find("exiting without open requests") != std::string::npos);
+}
+
+TEST_CASE("a second stop signal exits at once") {
+  sandbox sb;
+  auto& node = sb.start(sb.config(""));
+  node.require_ready();
+  INFO(describe({&node}));
+  // Two different signals stay pending apart: the first starts the stop, the second ends it.
+  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
+  REQUIRE(::kill(node.pid(), SIGINT) == 0);
+  auto code = node.wait_exit(in(20s));
+  REQUIRE(code.has_value());
+  CHECK((*code == 128 + SIGINT || *code == 128 + SIGTERM));
+  CHECK(node.log().find("again: exiting at once") != std::string::npos);
 }
 
 } // namespace watercooler::integration
