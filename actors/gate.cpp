@@ -1,4 +1,4 @@
-// Challenge/response at the door; afterwards only a trusted node's (deliver ...) passes.
+// Challenge/response at the door; afterwards only a trusted node's room messages pass.
 #include "actors/gate.hpp"
 
 #include <iostream>
@@ -86,17 +86,26 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
   st.room = std::move(room);
   st.trusted = std::move(trusted_set);
   st.metrics = std::move(metrics);
-  // Anything else: a trusted peer's (deliver ...) goes to the room; the rest is dropped.
+  // Anything else: a trusted peer's (deliver ...), (catchup ...) and (backfill ...) go to the
+  // room; the rest is dropped.
   self->set_default_handler([=](caf::scheduled_actor*, caf::message_view& view) {
     auto msg = view.move_content_to_message();
-    if (trusted(self) && msg.size() > 0 && msg.match_element<caf::atom_value>(0)
-        && msg.get_as<caf::atom_value>(0) == deliver_atom::value) {
+    auto for_the_room = [&] {
+      if (msg.size() == 0 || !msg.match_element<caf::atom_value>(0))
+        return false;
+      auto verb = msg.get_as<caf::atom_value>(0);
+      return verb == deliver_atom::value || verb == catchup_atom::value
+             || verb == backfill_atom::value;
+    };
+    if (trusted(self) && for_the_room()) {
       self->send(self->state.room, std::move(msg));
       return caf::result<caf::message>{caf::message{}};
     }
     refuse(self, caf::to_string(msg).substr(0, 120));
-    return caf::result<caf::message>{caf::sec::unexpected_message};
+    return refuse_quietly(self);
   });
+  // An error sent to us (a peer refusing what we sent as its gate) is no reason to stop.
+  self->set_error_handler([](caf::error&) {});
   return {
     // CHALLENGE: the first step of a handshake or an inspection.
     [=](challenge_atom) {

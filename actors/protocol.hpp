@@ -38,6 +38,22 @@ using history_atom = caf::atom_constant<caf::atom("history")>;
 // (history, uint64 max) -> vector<chat_message>; (history, vector<chat_message> replay)
 // room -> session, on (resume, ...): (history, vector<chat_message> replay, vector<stream_gap>)
 
+// room -> peer room (through its gate, as our gate): what our history has that the peer's clock
+// misses, asked for when a peer links up (after a partition or restart) and when a message
+// arrives with a gap before it. `have` names the last message of each origin the asker has; only
+// those origins are answered (a new node does not get old messages as new ones).
+using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
+// (catchup, string asker, stream_clock have)
+using backfill_atom = caf::atom_constant<caf::atom("backfill")>;
+// (backfill, string from, vector<chat_message> missed, vector<stream_gap> trimmed): the answer,
+// in history order; `trimmed` are ranges our history no longer holds. Asked again each second
+// until answered: (catchup, string peer) from the room to itself.
+
+// room -> itself: messages of (origin, incarnation) held back behind a gap are released, with a
+// gap event, if the missing ones have not come by then.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+// (release, string origin, uint64 incarnation)
+
 // app -> room, once: (heartbeat, uint64 seconds) ticks every stream that often (0: never); room
 // -> itself: (tick); room -> session: (heartbeat), write a comment line to keep the stream alive.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
@@ -91,6 +107,15 @@ using about_atom = caf::atom_constant<caf::atom("about")>;
 // actors: (inspect) -> vector<actor_report>, for itself and the actors it runs.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 
+// The answer of an actor that peers reach to a message it does not take: an error to a request,
+// nothing to a plain send. (An error sent back to a plain send reaches the sender's error
+// handler, and CAF's default one ends the actor: a refused message would kill its sender.)
+inline caf::result<caf::message> refuse_quietly(caf::scheduled_actor* self) {
+  if (self->current_message_id().is_request())
+    return caf::result<caf::message>{caf::sec::unexpected_message};
+  return caf::result<caf::message>{caf::message{}};
+}
+
 // Registers the types above that cross the network; both ends of a connection need this.
 inline void add_report_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<node_report>("node_report");
@@ -100,6 +125,12 @@ inline void add_report_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<peer_report>>("std::vector<peer_report>");
   cfg.add_message_type<std::vector<session_report>>("std::vector<session_report>");
   cfg.add_message_type<std::vector<actor_report>>("std::vector<actor_report>");
+  cfg.add_message_type<chat_message>("chat_message");
+  cfg.add_message_type<std::vector<chat_message>>("std::vector<chat_message>");
+  cfg.add_message_type<stream_gap>("stream_gap");
+  cfg.add_message_type<std::vector<stream_gap>>("std::vector<stream_gap>");
+  cfg.add_message_type<clock_entry>("clock_entry");
+  cfg.add_message_type<stream_clock>("stream_clock");
 }
 
 } // namespace watercooler

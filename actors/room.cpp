@@ -53,6 +53,33 @@ resume_plan room_state::resume(const stream_clock& clock) const {
   return plan_resume(history, seen, clock);
 }
 
+stream_clock room_state::clock() const {
+  stream_clock out;
+  for (const auto& [origin, latest] : incarnations) {
+    auto it = seen.find({origin, latest});
+    out[origin] = {latest, it == seen.end() ? 0 : it->second};
+  }
+  return out;
+}
+
+resume_plan room_state::catchup(const stream_clock& have) const {
+  auto plan = plan_resume(history, seen, have);
+  plan.replay.erase(
+    std::remove_if(plan.replay.begin(), plan.replay.end(),
+                   [&](const chat_message& m) { return have.count(m.origin) == 0; }),
+    plan.replay.end());
+  return plan;
+}
+
+namespace {
+
+// Peers may hold back at most this many messages per origin behind a gap.
+constexpr std::size_t max_held = 1000;
+// A catchup is asked this many times, a second apart, before the peer is given up on.
+constexpr int max_catchup_asks = 5;
+
+} // namespace
+
 caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
                    std::shared_ptr<node_metrics> metrics, std::size_t history_capacity) {
   self->state.node = std::move(node);
@@ -70,29 +97,121 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     ++self->state.metrics->dropped;
     std::cerr << "watercooler: " << who->name() << " dropped an unexpected message "
               << caf::to_string(msg.content()).substr(0, 200) << '\n';
-    return caf::result<caf::message>{caf::sec::unexpected_message};
+    return refuse_quietly(who);
   });
+  self->set_error_handler([](caf::error&) {}); // e.g. a peer's gate refusing what we sent
+  using origin_key = std::pair<std::string, uint64_t>;
+  // Every local session and the history get `m`; everything before it from its origin is here.
+  auto deliver_now = [=](const chat_message& m) {
+    auto& st = self->state;
+    st.seen[{m.origin, m.incarnation}] = m.seq;
+    st.incarnations[m.origin] = m.incarnation;
+    ++st.delivered;
+    // One message shared by every session: CAF copies it only if someone writes to it.
+    auto msg = caf::make_message(deliver_atom::value, m.origin, m.incarnation, m.seq,
+                                 m.published_us, m.author, m.text);
+    for (const auto& session : st.sessions)
+      self->send(session, msg);
+    st.remember(m);
+  };
+  // Delivers what was held back behind a gap that is now closed.
+  auto drain = [=](const origin_key& key) {
+    auto& st = self->state;
+    auto it = st.held.find(key);
+    if (it == st.held.end())
+      return;
+    auto& waiting = it->second;
+    while (!waiting.empty()) {
+      auto first = waiting.begin();
+      auto last = st.seen[key];
+      if (first->first > last + 1)
+        break;
+      auto m = std::move(first->second);
+      waiting.erase(first);
+      if (m.seq == last + 1)
+        deliver_now(m);
+    }
+    if (waiting.empty())
+      st.held.erase(it);
+  };
+  // Messages [from, to] of `key` will not come: sessions get a gap event, and what waited after
+  // them goes out.
+  auto give_up = [=](const origin_key& key, uint64_t from, uint64_t to) {
+    auto& st = self->state;
+    auto& last = st.seen[key];
+    from = std::max(from, last + 1);
+    if (to >= from) {
+      std::cerr << "watercooler: messages " << from << " to " << to << " of " << key.first
+                << " are lost to this node\n";
+      auto gap = std::vector<stream_gap>{{key.first, key.second, from, to}};
+      for (const auto& session : st.sessions)
+        self->send(session, history_atom::value, std::vector<chat_message>{}, gap);
+      last = to;
+      st.incarnations[key.first] = key.second;
+    }
+    drain(key);
+  };
+  // Asks `peer` for what it has beyond our clock, and again every second until it answers (the
+  // peer's gate drops what comes before it trusts us, and its link may come up after ours).
+  auto ask_for_what_we_miss = [=](const std::string& peer) {
+    auto& st = self->state;
+    auto it = st.peers.find(peer);
+    auto have = st.clock();
+    if (it == st.peers.end() || have.empty())
+      return;
+    caf::send_as(st.gate, it->second, catchup_atom::value, st.node, have);
+    if (st.unanswered_asks[peer]++ < max_catchup_asks)
+      self->delayed_send(self, std::chrono::seconds(1), catchup_atom::value, peer);
+    else
+      st.unanswered_asks.erase(peer);
+  };
+  auto answer_catchup = [=](const caf::actor& peer_gate, const stream_clock& have) {
+    auto& st = self->state;
+    auto plan = st.catchup(have);
+    caf::send_as(st.gate, peer_gate, backfill_atom::value, st.node, std::move(plan.replay),
+                 std::move(plan.gaps));
+  };
+  // A message from a peer, live or caught up: delivered once, in order per origin. After a gap
+  // it waits until the gap is filled or hold_timeout passes; a first message from an origin
+  // never heard of starts it where it is (a new node does not replay the cluster's past).
+  auto accept = [=](chat_message m, bool caught_up) {
+    auto& st = self->state;
+    origin_key key{m.origin, m.incarnation};
+    auto seen = st.seen.find(key);
+    if (seen != st.seen.end() && m.seq <= seen->second) {
+      ++st.metrics->dropped; // a duplicate: each session sees each message once
+      return;
+    }
+    auto last = seen == st.seen.end() ? 0 : seen->second;
+    bool known_origin = st.incarnations.count(m.origin) != 0;
+    if (m.seq == last + 1 || (seen == st.seen.end() && (!known_origin || caught_up))) {
+      deliver_now(m);
+      drain(key);
+      return;
+    }
+    auto& waiting = st.held[key];
+    bool first_held = waiting.empty();
+    waiting.emplace(m.seq, std::move(m));
+    if (waiting.size() > max_held)
+      return give_up(key, last + 1, waiting.begin()->first - 1);
+    if (first_held) {
+      ask_for_what_we_miss(key.first);
+      self->delayed_send(self, st.hold_timeout, release_atom::value, key.first, key.second);
+    }
+  };
   auto adopt = [=](const std::string& name, const caf::actor& peer_gate) {
     if (self->state.add_peer(name, peer_gate)) {
       self->monitor(peer_gate);
       std::cerr << "watercooler: connected to node " << name << '\n';
+      // After a partition or a restart: each side asks the other for what it missed.
+      self->state.unanswered_asks.erase(name);
+      ask_for_what_we_miss(name);
+      auto& unanswered = self->state.unanswered;
+      if (auto it = unanswered.find(name); it != unanswered.end()) {
+        answer_catchup(peer_gate, it->second);
+        unanswered.erase(it);
+      }
     }
-  };
-  auto deliver_locally = [=](const std::string& origin, uint64_t inc, uint64_t seq,
-                             int64_t published_us, const std::string& author,
-                             const std::string& text) {
-    auto& last = self->state.seen[{origin, inc}];
-    if (seq <= last) {
-      ++self->state.metrics->dropped; // a duplicate: each session sees each message once
-      return;
-    }
-    last = seq;
-    ++self->state.delivered;
-    // One message shared by every session: CAF copies it only if someone writes to it.
-    auto msg = caf::make_message(deliver_atom::value, origin, inc, seq, published_us, author, text);
-    for (const auto& session : self->state.sessions)
-      self->send(session, msg);
-    self->state.remember({origin, inc, seq, published_us, author, text});
   };
   return {
     // JOIN <session>
@@ -152,7 +271,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
                      published_us, author, text);
         st.metrics->forwarded_to(name);
       }
-      deliver_locally(st.node, st.incarnation, seq, published_us, author, text);
+      deliver_now({st.node, st.incarnation, seq, published_us, author, text});
       return {st.incarnation, seq};
     },
     // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>: from a peer, through our
@@ -161,7 +280,40 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
         const std::string& author, const std::string& text) {
       ++self->state.metrics->received;
       self->state.metrics->received_from(origin);
-      deliver_locally(origin, inc, seq, published_us, author, text);
+      accept({origin, inc, seq, published_us, author, text}, false);
+    },
+    // CATCHUP <asker> <have>: a peer asks for what our history has beyond its clock.
+    [=](catchup_atom, const std::string& asker, const stream_clock& have) {
+      auto& st = self->state;
+      auto it = st.peers.find(asker);
+      if (it == st.peers.end())
+        st.unanswered[asker] = have; // its link reached us before ours reached it
+      else
+        answer_catchup(it->second, have);
+    },
+    // CATCHUP <peer>: to ourselves; ask again if it has not answered.
+    [=](catchup_atom, const std::string& peer) {
+      if (self->state.unanswered_asks.count(peer) != 0)
+        ask_for_what_we_miss(peer);
+    },
+    // BACKFILL <from> <missed> <trimmed>: the answer; ranges the peer no longer holds are given
+    // up.
+    [=](backfill_atom, const std::string& from, const std::vector<chat_message>& missed,
+        const std::vector<stream_gap>& trimmed) {
+      self->state.unanswered_asks.erase(from);
+      for (const auto& gap : trimmed)
+        if (gap.to != 0)
+          give_up({gap.origin, gap.incarnation}, gap.from, gap.to);
+      for (const auto& m : missed)
+        accept(m, true);
+    },
+    // RELEASE <origin> <incarnation>: the messages held back behind a gap wait no longer.
+    [=](release_atom, const std::string& origin, uint64_t inc) {
+      auto& st = self->state;
+      auto it = st.held.find({origin, inc});
+      if (it == st.held.end() || it->second.empty())
+        return;
+      give_up({origin, inc}, 1, it->second.begin()->first - 1);
     },
     // PEER <name> <gate> <via>: the cluster linked this node (it passed the cookie handshake);
     // messages for it go to its gate, sent as our gate `via`.

@@ -1,6 +1,7 @@
 // The chat room of one node: local sessions, peer nodes' rooms, and delivery between them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -24,6 +25,13 @@ struct room_state {
   std::map<std::string, caf::actor> peers; // node name -> its gate
   caf::actor gate;                         // ours: what we send to peers is sent as from it
   std::map<std::pair<std::string, uint64_t>, uint64_t> seen; // (origin, incarnation) -> last seq
+  std::map<std::string, uint64_t> incarnations; // origin -> incarnation of its latest message
+  // Messages from peers that came after a gap, by (origin, incarnation) and seq, until the gap
+  // is filled (catchup) or given up on (release).
+  std::map<std::pair<std::string, uint64_t>, std::map<uint64_t, chat_message>> held;
+  std::map<std::string, stream_clock> unanswered; // catchups from peers not linked yet
+  std::map<std::string, int> unanswered_asks;     // our catchups a peer has not answered yet
+  std::chrono::milliseconds hold_timeout{3000};
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
   std::deque<chat_message> history; // the latest delivered messages of every origin, oldest first
@@ -43,6 +51,10 @@ struct room_state {
   std::vector<chat_message> recent(uint64_t max) const;
   // What a stream resuming at `clock` gets: the history it has not seen, and its gaps.
   resume_plan resume(const stream_clock& clock) const;
+  // What this node has: per origin, the last seq of its latest incarnation.
+  stream_clock clock() const;
+  // The answer to a peer's (catchup ...): what our history has of the origins `have` names.
+  resume_plan catchup(const stream_clock& have) const;
 };
 
 constexpr std::size_t default_history = 1000;

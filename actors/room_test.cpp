@@ -344,3 +344,140 @@ TEST_CASE("room ticks its sessions with heartbeats when asked to") {
 }
 
 } // namespace watercooler
+
+namespace watercooler {
+
+namespace {
+
+struct linked_peer {
+  caf::scoped_actor gate;     // the peer's gate, as this room sees it
+  caf::scoped_actor own_gate; // ours, as which the room sends
+
+  linked_peer(caf::actor_system& sys, const caf::actor& room_actor) : gate(sys), own_gate(sys) {
+    gate->send(room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
+               caf::actor_cast<caf::actor>(gate), caf::actor_cast<caf::actor>(own_gate));
+  }
+
+  void deliver(const caf::actor& room_actor, uint64_t seq) {
+    gate->send(room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{3}, seq,
+               now_us(), std::string(), "m" + std::to_string(seq));
+  }
+
+  // The next (catchup ...) the room sends the peer; its clock, or nothing within two seconds.
+  std::optional<stream_clock> next_catchup() {
+    std::optional<stream_clock> got;
+    gate->receive([&](catchup_atom, const std::string& asker,
+                      const stream_clock& have) { got = asker == "node1@127.0.0.1" ? have : got; },
+                  caf::after(2s) >> [] {});
+    return got;
+  }
+};
+
+chat_message from_node2(uint64_t seq) {
+  return {"node2@127.0.0.1", 3, seq, now_us(), "", "m" + std::to_string(seq)};
+}
+
+} // namespace
+
+TEST_CASE("room holds back a message after a gap until the peer fills the gap") {
+  fixture f;
+  caf::scoped_actor session{f.sys};
+  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
+  linked_peer peer(f.sys, f.room_actor);
+  peer.deliver(f.room_actor, 1);
+  REQUIRE(next_delivery(session));
+  peer.deliver(f.room_actor, 3);
+  CHECK(nothing_more(session));
+  // The room asks the origin for what it misses...
+  auto have = peer.next_catchup();
+  REQUIRE(have);
+  CHECK(have->at("node2@127.0.0.1") == clock_entry{3, 1});
+  // ... and delivers in order once it has it; a duplicate in the answer changes nothing.
+  peer.gate->send(f.room_actor, backfill_atom::value, std::string("node2@127.0.0.1"),
+                  std::vector<chat_message>{from_node2(1), from_node2(2)},
+                  std::vector<stream_gap>{});
+  std::vector<uint64_t> seqs;
+  while (auto got = next_delivery(session)) {
+    seqs.push_back(got->seq);
+    if (seqs.size() == 2)
+      break;
+  }
+  CHECK(seqs == std::vector<uint64_t>{2, 3});
+  CHECK(nothing_more(session));
+}
+
+TEST_CASE("room gives up on a gap nobody fills with a gap event, then delivers the rest") {
+  fixture f;
+  caf::scoped_actor session{f.sys};
+  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
+  linked_peer peer(f.sys, f.room_actor);
+  peer.deliver(f.room_actor, 1);
+  REQUIRE(next_delivery(session));
+  peer.deliver(f.room_actor, 4);
+  std::vector<stream_gap> gaps;
+  session->receive(
+    [&](history_atom, const std::vector<chat_message>& replay, const std::vector<stream_gap>& g) {
+      CHECK(replay.empty());
+      gaps = g;
+    },
+    caf::after(20s) >> [] {});
+  CHECK(gaps == std::vector<stream_gap>{{"node2@127.0.0.1", 3, 2, 3}});
+  auto got = next_delivery(session);
+  REQUIRE(got);
+  CHECK(got->seq == 4);
+  // The peer said it no longer holds them: a gap at once, no waiting.
+  peer.deliver(f.room_actor, 6);
+  peer.gate->send(f.room_actor, backfill_atom::value, std::string("node2@127.0.0.1"),
+                  std::vector<chat_message>{},
+                  std::vector<stream_gap>{{"node2@127.0.0.1", 3, 5, 5}});
+  gaps.clear();
+  session->receive([&](history_atom, const std::vector<chat_message>&,
+                       const std::vector<stream_gap>& g) { gaps = g; },
+                   caf::after(2s) >> [] {});
+  CHECK(gaps == std::vector<stream_gap>{{"node2@127.0.0.1", 3, 5, 5}});
+  got = next_delivery(session);
+  REQUIRE(got);
+  CHECK(got->seq == 6);
+}
+
+TEST_CASE("room answers a catchup with what its history has beyond the asker's clock") {
+  fixture f;
+  caf::scoped_actor self{f.sys};
+  for (auto text : {"one", "two", "three"})
+    f.publish(self, text);
+  linked_peer peer(f.sys, f.room_actor);
+  // Linking up, the room asks the peer for what it missed, and asks again until answered.
+  auto have = peer.next_catchup();
+  REQUIRE(have);
+  CHECK(have->at("node1@127.0.0.1") == clock_entry{7, 3});
+  CHECK(peer.next_catchup());
+  auto answer = [&](const stream_clock& clock) {
+    peer.gate->send(f.room_actor, catchup_atom::value, std::string("node2@127.0.0.1"), clock);
+    std::optional<std::vector<chat_message>> missed;
+    peer.gate->receive(
+      [&](backfill_atom, const std::string& from, const std::vector<chat_message>& m,
+          const std::vector<stream_gap>& gaps) {
+        CHECK(from == "node1@127.0.0.1");
+        CHECK(gaps.empty());
+        missed = m;
+      },
+      [&](catchup_atom, const std::string&, const stream_clock&) { missed.reset(); },
+      caf::after(2s) >> [] {});
+    return missed;
+  };
+  std::optional<std::vector<chat_message>> missed;
+  for (int i = 0; i < 5 && !missed; ++i) // our own asks may come in between
+    missed = answer({{"node1@127.0.0.1", {7, 1}}});
+  REQUIRE(missed);
+  REQUIRE(missed->size() == 2);
+  CHECK((*missed)[0].text == "two");
+  CHECK((*missed)[1].text == "three");
+  // A new node (knowing none of our origins) gets no old messages as new ones.
+  missed.reset();
+  for (int i = 0; i < 5 && !missed; ++i)
+    missed = answer({{"node3@127.0.0.1", {1, 5}}});
+  REQUIRE(missed);
+  CHECK(missed->empty());
+}
+
+} // namespace watercooler
