@@ -161,6 +161,7 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   server.Patch(everything, with_body);
   server.Delete(everything, any);
   server.Options(everything, any);
+  server.set_default_headers(security_headers()); // on every answer, errors included
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty())
       plain_error(res, res.status, reason_text(res.status));
