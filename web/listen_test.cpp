@@ -45,6 +45,7 @@ struct web_node {
     context->system = &sys;
     context->room = room_actor;
     context->metrics = metrics;
+    context->publish_rate = std::make_shared<rate_limiter>(0, 0); // tests publish in bursts
     context->node = "nonode@nohost";
     context->home_page_html = render_page("home_page.html", context->node);
     context->not_found_html = render_page("not_found_page.html", context->node);

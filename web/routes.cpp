@@ -60,7 +60,13 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
-// Reads the body of a POST up to the context's limit; false (and a 413 answer) above it.
+std::string too_slow_text(const web_context& context) {
+  return "request timeout: a request must arrive within "
+         + std::to_string(context.read_timeout.count()) + " s";
+}
+
+// Reads the body of a POST up to the context's limit; false (and a 413 answer) above it, or
+// (400, 408) when it does not arrive whole.
 bool read_body(const web_context& context, const httplib::Request& req,
                const httplib::ContentReader* reader, std::string& body, httplib::Response& res) {
   auto too_large = [&] {
@@ -81,7 +87,7 @@ bool read_body(const web_context& context, const httplib::Request& req,
   if (reader == nullptr)
     return true;
   bool over = false;
-  (*reader)([&](const char* data, size_t size) {
+  bool complete = (*reader)([&](const char* data, size_t size) {
     if (body.size() + size > context.max_body) {
       over = true;
       return false;
@@ -89,7 +95,17 @@ bool read_body(const web_context& context, const httplib::Request& req,
     body.append(data, size);
     return true;
   });
-  return over ? too_large() : true;
+  if (over)
+    return too_large();
+  if (complete)
+    return true;
+  // Never act on part of a body: a client that stalls, hangs up or sends bad chunks.
+  if (http_server::refused() == http_server::refusal::too_slow)
+    plain_error(res, 408, too_slow_text(context));
+  else
+    plain_error(res, 400, "incomplete or malformed request body");
+  http_server::close_after_response();
+  return false;
 }
 
 void dispatch(const web_context& context, const httplib::Request& req, httplib::Response& res,
@@ -131,7 +147,7 @@ const char* reason_text(int status) {
     case 413:
       return "request too large";
     case 414:
-      return "request URI too long";
+      return "request line too long";
     case 416:
       return "range not satisfiable";
     default:
@@ -162,9 +178,32 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   server.Delete(everything, any);
   server.Options(everything, any);
   server.set_default_headers(security_headers()); // on every answer, errors included
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty())
-      plain_error(res, res.status, reason_text(res.status));
+  server.set_read_timeout(context->read_timeout);
+  if (auto* limited = dynamic_cast<request_limits*>(&server))
+    limited->set_max_header(context->max_header);
+  server.set_error_handler([context](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty())
+      return;
+    // httplib says 400 when our stream cut the head short; say why.
+    switch (http_server::refused()) {
+      case http_server::refusal::head_too_large:
+        plain_error(res, 431,
+                    "request header too large: at most " + std::to_string(context->max_header)
+                      + " bytes in all, 8192 a line");
+        res.set_header("Connection", "close");
+        break;
+      case http_server::refusal::too_slow:
+        plain_error(res, 408, too_slow_text(*context));
+        res.set_header("Connection", "close");
+        break;
+      case http_server::refusal::none:
+        plain_error(res, res.status, reason_text(res.status));
+        if (res.status == 400) { // what follows a malformed request is no request either
+          res.set_header("Connection", "close");
+          http_server::close_after_response();
+        }
+        break;
+    }
   });
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                   std::exception_ptr) { plain_error(res, 500, "internal error"); });

@@ -93,8 +93,10 @@ void join_room(const caf::actor& room, const caf::actor& session, const stream_s
 
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
                           caf::actor room, bool chunked, stream_start start,
-                          std::shared_ptr<node_metrics> metrics, std::string client) {
+                          std::shared_ptr<node_metrics> metrics, std::string client,
+                          stream_slot slot) {
   auto& st = self->state;
+  st.slot = std::move(slot);
   st.counters.start(std::move(metrics), std::move(client));
   st.connection = self->add_scribe(fd);
   st.room = room;

@@ -12,6 +12,7 @@
 
 #include "actors/metrics.hpp"
 #include "web/chat_event.hpp"
+#include "web/limits.hpp"
 
 namespace watercooler {
 
@@ -48,12 +49,14 @@ struct sse_session_state {
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
   stream_events events{stream_start{}};
   session_counters counters;
+  stream_slot slot; // the stream's place in its client address's count, given back at the end
 };
 
 // A stream on a plain socket, owned by CAF's event loop: no thread per stream.
 caf::behavior sse_session(caf::io::stateful_broker<sse_session_state>* self, int fd,
                           caf::actor room, bool chunked, stream_start start,
-                          std::shared_ptr<node_metrics> metrics, std::string client);
+                          std::shared_ptr<node_metrics> metrics, std::string client,
+                          stream_slot slot);
 
 // Events waiting for a stream that a thread writes (TLS connections stay with their thread).
 struct sse_queue {

@@ -83,6 +83,12 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     {"a flag without its value", {"--name"}, "--name"},
     {"--erl without -config FILE", {"--erl", "-config"}, "-config"},
     {"a missing config file", {"--name", "node1@127.0.0.1", "--config", missing}, "missing.config"},
+    {"a header limit below 1024 bytes", {"--max-header", "100"}, "--max-header 100"},
+    {"a message limit of 0", {"--max-message", "0"}, "--max-message 0"},
+    {"a stream limit that is not a number", {"--max-streams", "-1"}, "--max-streams -1"},
+    {"a publish rate that is not a number", {"--publish-rate=fast"}, "--publish-rate fast"},
+    {"a publish burst of 0", {"--publish-burst", "0"}, "--publish-burst 0"},
+    {"a read timeout of 0", {"--read-timeout", "0"}, "--read-timeout 0"},
   };
   SUBCASE("bad flags and values name what is wrong") {
     for (const auto& c : cases) {
@@ -111,8 +117,10 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     auto result = r.run({"--help"});
     INFO(show(result));
     CHECK(result.exit_code == 0);
-    for (const char* part : {"--name", "--erl", "--config", "--port", "--secure-port",
-                             "ERL_EPMD_PORT", "--state-dir", "WATERCOOLER_STATE_DIR"}) {
+    for (const char* part :
+         {"--name", "--erl", "--config", "--port", "--secure-port", "ERL_EPMD_PORT", "--state-dir",
+          "WATERCOOLER_STATE_DIR", "--max-body", "--max-message", "--max-header", "--read-timeout",
+          "--max-streams", "--publish-rate", "--publish-burst"}) {
       CAPTURE(part);
       CHECK(contains(result.out, part));
     }
