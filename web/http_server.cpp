@@ -283,6 +283,7 @@ void refuse_request_line(socket_stream& stream, http_server::refusal why, long t
 
 struct hand_off_slot {
   socket_stream* stream = nullptr;
+  std::string client_ip;
   bool can_hand_off = false; // a TLS connection cannot leave its thread
   std::function<void(int)> adopt;
   bool close = false;
@@ -316,6 +317,8 @@ loop_end serve_requests(socket_stream& stream, const loop_settings& settings,
   hand_off_slot slot;
   slot.stream = &stream;
   slot.can_hand_off = settings.can_hand_off;
+  int client_port = 0;
+  stream.get_remote_ip_and_port(slot.client_ip, client_port);
   auto left = settings.keep_alive_max;
   loop_end end;
   while (left > 0) {
@@ -408,6 +411,10 @@ http_server::refusal http_server::refused() {
   if (current_slot == nullptr || current_slot->stream == nullptr)
     return refusal::none;
   return current_slot->stream->refused();
+}
+
+std::string http_server::client_ip() {
+  return current_slot != nullptr ? current_slot->client_ip : std::string();
 }
 
 bool http_server::process_and_close_socket(socket_t sock) {

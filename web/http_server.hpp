@@ -50,6 +50,9 @@ public:
   // From inside a handler or the error handler (of this class or https_server); always none on
   // servers of other classes.
   static refusal refused();
+  // From inside a handler, the error handler or the logger (of this class or https_server): the
+  // client's address; empty on servers of other classes.
+  static std::string client_ip();
 
   // Binds host:port with a deep accept queue (httplib's compiled-in backlog is 5).
   bool bind(const std::string& host, int port, std::string& error);

@@ -214,7 +214,12 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   server.set_logger([context](const httplib::Request& req, const httplib::Response& res) {
     if (context->metrics)
       context->metrics->request(route_label(req.path), res.status);
-    log_request(req, res);
+    if (!req.remote_addr.empty())
+      return log_request(req, res);
+    // httplib learns the client's address after the headers: a request refused before has none.
+    auto named = req;
+    named.remote_addr = http_server::client_ip();
+    log_request(named, res);
   });
 }
 
