@@ -78,7 +78,10 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   auto start = stream_start_at(format, last_event_id);
   auto slot = context.streams->acquire(req.remote_addr);
   if (!slot) {
+    // Closed at once: a refused client must not hold a pool thread for the keep-alive wait.
     res.set_header("Retry-After", "10");
+    res.set_header("Connection", "close");
+    http_server::close_after_response();
     return plain_error(res, 429,
                        "too many event streams from your address: at most "
                          + std::to_string(context.streams->limit()));

@@ -318,6 +318,7 @@ TEST_CASE("streams over --max-streams per address get 429 until one closes") {
     sse_stream refused(tls ? n.node.secure_port() : n.port(), tls);
     CHECK(refused.status() == 429);
     CHECK(refused.header("Retry-After") == "10");
+    CHECK(refused.header("Connection") == "close"); // holds no pool thread for keep-alive
   }
   auto res = http_client(n.port())->Get("/listen");
   REQUIRE(res);
@@ -367,6 +368,7 @@ TEST_CASE("publishes over --publish-rate per address get 429 with Retry-After") 
   }
   REQUIRE_FALSE(refused.empty());
   CHECK(refused.front()->get_header_value("Retry-After") == "1");
+  CHECK(refused.front()->get_header_value("Connection") == "close");
   CHECK(refused.front()->body.rfind("too many messages from your address: at most 1 a second", 0)
         == 0);
   // Exactly the accepted ones were delivered.
