@@ -76,6 +76,14 @@ bool read_body(const web_context& context, const httplib::Request& req,
     http_server::close_after_response();
     return false;
   };
+  // Two framings: a proxy in front may have read the body by the other one (request smuggling).
+  auto lengths = req.get_header_value_count("Content-Length");
+  if (lengths > 1 || (lengths == 1 && req.has_header("Transfer-Encoding"))) {
+    plain_error(res, 400, "conflicting Content-Length and Transfer-Encoding headers");
+    res.set_header("Connection", "close");
+    http_server::close_after_response();
+    return false;
+  }
   if (req.has_header("Content-Length")) {
     auto length = req.get_header_value("Content-Length");
     bool digits = !length.empty() && length.size() <= 18

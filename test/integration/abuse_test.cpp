@@ -207,6 +207,12 @@ TEST_CASE("malformed requests get 400 and the node serves on") {
     {"a chunked body with a bad chunk size",
      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
      "Transfer-Encoding: chunked\r\n\r\nzz\r\nmessage=hi\r\n0\r\n\r\n"},
+    {"two Content-Length headers",
+     "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+     "Content-Length: 10\r\nContent-Length: 99\r\n\r\nmessage=hi"},
+    {"Content-Length and chunked at once",
+     "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+     "Transfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\na\r\nmessage=hi\r\n0\r\n\r\n"},
     {"a chunked body that ends early",
      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n40\r\nmessage=partial"},
