@@ -224,6 +224,11 @@ int run_node(const options& opts) {
   context->room = actors.room;
   context->node = node;
   context->max_body = opts.max_body;
+  context->max_message = opts.max_message;
+  context->max_header = opts.max_header;
+  context->read_timeout = std::chrono::seconds(opts.read_timeout);
+  context->streams = std::make_shared<stream_slots>(opts.max_streams);
+  context->publish_rate = std::make_shared<rate_limiter>(opts.publish_rate, opts.publish_burst);
   context->metrics = metrics;
   context->poller = std::make_shared<stream_poller>();
   context->limits = {opts.stream_queue, opts.stream_queue_bytes};
@@ -234,7 +239,7 @@ int run_node(const options& opts) {
 
   http_server http;
   http.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };
-  httplib::SSLServer https(files.certificate_path.c_str(), files.key_path.c_str());
+  https_server https(files.certificate_path.c_str(), files.key_path.c_str());
   https.new_task_queue = [] { return new httplib::ThreadPool(https_threads); };
   for (httplib::Server* server :
        {static_cast<httplib::Server*>(&http), static_cast<httplib::Server*>(&https)}) {

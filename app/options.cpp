@@ -143,6 +143,49 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!bytes || *bytes == 0)
         return usage_error{"--max-body " + *v + " is not a size in bytes (1 to 1073741824)"};
       opts.max_body = static_cast<std::size_t>(*bytes);
+    } else if (flag == "--max-header") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto bytes = parse_unsigned(*v, 1ull << 20);
+      if (!bytes || *bytes < 1024)
+        return usage_error{"--max-header " + *v + " is not a size in bytes (1024 to 1048576)"};
+      opts.max_header = static_cast<std::size_t>(*bytes);
+    } else if (flag == "--max-message") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto chars = parse_unsigned(*v, 1ull << 30);
+      if (!chars || *chars == 0)
+        return usage_error{"--max-message " + *v
+                           + " is not a number of characters (1 to 1073741824)"};
+      opts.max_message = static_cast<std::size_t>(*chars);
+    } else if (flag == "--max-streams") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto count = parse_unsigned(*v, 1000000);
+      if (!count)
+        return usage_error{"--max-streams " + *v + " is not a number of streams (0 to 1000000)"};
+      opts.max_streams = static_cast<std::size_t>(*count);
+    } else if (flag == "--publish-rate" || flag == "--publish-burst") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto count = parse_unsigned(*v, 1000000);
+      bool burst = flag == "--publish-burst";
+      if (!count || (burst && *count == 0))
+        return usage_error{flag + " " + *v + " is not a number of messages (" + (burst ? "1" : "0")
+                           + " to 1000000)"};
+      (burst ? opts.publish_burst : opts.publish_rate) = static_cast<unsigned>(*count);
+    } else if (flag == "--read-timeout") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto seconds = parse_unsigned(*v, 3600);
+      if (!seconds || *seconds == 0)
+        return usage_error{"--read-timeout " + *v + " is not a number of seconds (1 to 3600)"};
+      opts.read_timeout = static_cast<unsigned>(*seconds);
     } else if (flag == "--history") {
       auto v = value();
       if (!v)
@@ -213,6 +256,17 @@ Options:
                         (default )"
          + default_state_dir + R"().
   --max-body BYTES      largest POST /publish body accepted (default 65536); larger gets 413.
+  --max-message CHARS   longest message, in characters (default 4000); longer gets 413.
+  --max-header BYTES    largest request line and headers together (default 32768; each line
+                        at most 8192 in any case); larger gets 431 (414 for the request line).
+  --read-timeout SECONDS
+                        a request, head and body, must arrive within this many seconds of its
+                        first byte (default 10); a slower one gets 408 and is cut off.
+  --max-streams N       event streams (GET /listen) open at once per client address (IPv6: per
+                        /64) (default 100; 0 no limit); more gets 429 with Retry-After.
+  --publish-rate N      messages a client address may publish per second, on average
+                        (default 10; 0 no limit); faster gets 429 with Retry-After.
+  --publish-burst N     messages a client address may publish at once (default 30).
   --history N           recent messages the node keeps (default 1000); a page opens with the
                         last 50 of them; a reconnecting stream gets what it missed from them.
   --heartbeat SECONDS   write a comment line on every event stream this often (default 15;

@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "web/limits.hpp"
+
 namespace watercooler {
 
 struct options {
@@ -18,9 +20,15 @@ struct options {
   std::string state_dir;            // --state-dir, else default_state_dir()
   uint16_t epmd_port = 4369;        // $ERL_EPMD_PORT
   std::size_t max_body = 64 * 1024; // --max-body
-  std::size_t history = 1000;       // --history: messages the room keeps for new streams
-  unsigned heartbeat_seconds = 15;  // --heartbeat: comment line on every stream; 0: none
-  std::size_t stream_queue = 1000;  // --stream-queue: events a client may lag
+  std::size_t max_header = default_max_header;    // --max-header: request line and headers, bytes
+  std::size_t max_message = default_max_message;  // --max-message: characters of one message
+  std::size_t max_streams = default_max_streams;  // --max-streams: per client address; 0: any
+  unsigned publish_rate = default_publish_rate;   // --publish-rate: per second and address; 0: any
+  unsigned publish_burst = default_publish_burst; // --publish-burst: at once per address
+  unsigned read_timeout = default_read_timeout;   // --read-timeout: seconds for a whole request
+  std::size_t history = 1000;      // --history: messages the room keeps for new streams
+  unsigned heartbeat_seconds = 15; // --heartbeat: comment line on every stream; 0: none
+  std::size_t stream_queue = 1000; // --stream-queue: events a client may lag
   std::size_t stream_queue_bytes = 1024 * 1024; // --stream-queue-bytes: bytes a client may lag
   std::string cookie;         // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
   std::string inspect;        // --inspect NODE: print what that node runs, then exit

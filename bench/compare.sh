@@ -71,6 +71,10 @@ wait_http() { # URL: up to 15 s
 }
 load() { taskset -c 1 "$build/watercooler_pubsub_load" "$@"; }
 
+# Every load client runs on 127.0.0.1, so the per-address limits must hold all of them: up to
+# 10,000 streams (20,000 leaves room for reconnects) and 8 publisher threads at up to 2,000 msg/s.
+wc_limits=(--max-streams 20000 --publish-rate 4000 --publish-burst 4000)
+
 # Each subject is started fresh for each run: sets ports, pub_port, pids.
 start_wc() { # NODES: 1 or 2
   local nodes=$1 home=$tmp/home.$RANDOM epmd i name cfg
@@ -89,6 +93,7 @@ start_wc() { # NODES: 1 or 2
     else
       set -- --name "node$i@127.0.0.1" --config "$cfg" --cookie bench
     fi
+    set -- "$@" "${wc_limits[@]}"
     HOME=$home WATERCOOLER_STATE_DIR=$home/state ERL_EPMD_PORT=$epmd PORT=$port SECURE_PORT=$secure \
       taskset -c 0 "$build/watercooler" "$@" >"$home/node$i.log" 2>&1 &
     started+=($!)

@@ -10,7 +10,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port); secure=$(free_port)
 ulimit -n "$(ulimit -Hn)"
 WATERCOOLER_STATE_DIR=$state ERL_EPMD_PORT=$(free_port) \
-  "$build/watercooler" --port "$port" --secure-port "$secure" >"$state/node.log" 2>&1 &
+  "$build/watercooler" --port "$port" --secure-port "$secure" --max-streams 20000 \
+  >"$state/node.log" 2>&1 & # every stream comes from 127.0.0.1
 node=$!
 trap 'kill "$node" 2>/dev/null; wait "$node" 2>/dev/null; rm -rf "$state"' EXIT
 for _ in $(seq 100); do

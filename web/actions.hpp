@@ -38,11 +38,14 @@ void plain_error(httplib::Response& res, int status, const std::string& reason);
 // assets/layout.html around the assets/ file `fragment`, {{node}} filled in (HTML-escaped).
 std::string render_page(std::string_view fragment, const std::string& node);
 
-// The Content-Security-Policy of every page: scripts, styles, frames and workers from this node
-// only, no inline script.
+// The Content-Security-Policy of every response: scripts, styles, frames and workers from this
+// node only, no inline script, framed only by this node's own pages.
 extern const char* const page_security_policy;
 
-// Sets an HTML page as the body of `res`, with the page's security headers.
+// The headers every response carries (install_routes makes them httplib's default headers).
+const httplib::Headers& security_headers();
+
+// Sets an HTML page as the body of `res`.
 void set_page(httplib::Response& res, const std::string& html);
 
 } // namespace watercooler

@@ -1,16 +1,37 @@
-// cpp-httplib's server, able to hand a routed connection's socket over to an actor.
+// cpp-httplib's servers, with request limits, the plain one able to hand a routed connection's
+// socket over to an actor.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
 #include <httplib.h>
 
+#include "web/limits.hpp"
+
 namespace watercooler {
+
+// The limit both servers put on a request's head (httplib's own is per line only).
+class request_limits {
+public:
+  virtual ~request_limits() = default;
+
+  // The request line and headers together may hold at most `bytes` (httplib's compiled-in
+  // limit is per line only: 8192 bytes; it holds too). More gets 431 (414 in the request line).
+  void set_max_header(std::size_t bytes) {
+    max_header_ = bytes;
+  }
+  // A whole request, head and body, must arrive within set_read_timeout() of its first byte
+  // (httplib applies the timeout to each read only, so a trickle never ends); else 408.
+
+protected:
+  std::size_t max_header_ = default_max_header;
+};
 
 // httplib serves each connection on a pool thread. A long stream must not hold one, so a
 // handler may claim the socket: httplib's response is then discarded and `adopt` owns the fd.
-class http_server : public httplib::Server {
+class http_server : public httplib::Server, public request_limits {
 public:
   // From inside a handler: true when the socket will be handed to `adopt` after the handler
   // returns; false where that is impossible (TLS), and the handler must answer itself.
@@ -20,8 +41,31 @@ public:
   // request body is left unread (it would otherwise be read as the next request: a 414).
   static void close_after_response();
 
+  // Why the current connection's request was cut short, for the error handler's answer.
+  enum class refusal {
+    none,
+    head_too_large, // request line and headers over max_header, or a line over 8192 bytes
+    too_slow,       // the request did not arrive within the read timeout
+  };
+  // From inside a handler or the error handler (of this class or https_server); always none on
+  // servers of other classes.
+  static refusal refused();
+  // From inside a handler, the error handler or the logger (of this class or https_server): the
+  // client's address; empty on servers of other classes.
+  static std::string client_ip();
+
   // Binds host:port with a deep accept queue (httplib's compiled-in backlog is 5).
   bool bind(const std::string& host, int port, std::string& error);
+
+private:
+  bool process_and_close_socket(socket_t sock) override;
+};
+
+// httplib's TLS server, its connections served by http_server's loop on a TLS stream, so the
+// same request limits hold; they are never handed off (hand_off() says false).
+class https_server : public httplib::SSLServer, public request_limits {
+public:
+  using httplib::SSLServer::SSLServer;
 
 private:
   bool process_and_close_socket(socket_t sock) override;

@@ -22,7 +22,7 @@ std::string client_of(const httplib::Request& req) {
 }
 
 void stream_from_queue(const web_context& context, const httplib::Request& req,
-                       httplib::Response& res, const stream_start& start) {
+                       httplib::Response& res, const stream_start& start, stream_slot slot) {
   auto queue = std::make_shared<sse_queue>();
   if (auto first = sse_stream_start(start); !first.empty())
     queue->events.push_back(std::move(first)); // before the session can write to the queue
@@ -54,7 +54,7 @@ void stream_from_queue(const web_context& context, const httplib::Request& req,
         sink.done();
       return true;
     },
-    [room, session](bool) {
+    [room, session, slot](bool) { // the slot is given back when httplib drops this
       caf::anon_send(room, leave_atom::value, session);
       caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
     });
@@ -77,8 +77,18 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   else if (req.has_param("last_event_id"))
     last_event_id = req.get_param_value("last_event_id");
   auto start = stream_start_at(format, last_event_id);
+  auto slot = context.streams->acquire(req.remote_addr);
+  if (!slot) {
+    // Closed at once: a refused client must not hold a pool thread for the keep-alive wait.
+    res.set_header("Retry-After", "10");
+    res.set_header("Connection", "close");
+    http_server::close_after_response();
+    return plain_error(res, 429,
+                       "too many event streams from your address: at most "
+                         + std::to_string(context.streams->limit()));
+  }
   auto* system = context.system;
-  plain_stream stream{-1, req.version != "HTTP/1.0", start, client_of(req)};
+  plain_stream stream{-1, req.version != "HTTP/1.0", start, client_of(req), *slot};
   stream_wiring wiring{context.room, context.metrics, context.poller, context.limits};
   auto adopted = http_server::hand_off([system, stream, wiring](int fd) mutable {
     int flags = ::fcntl(fd, F_GETFL, 0);
@@ -92,7 +102,7 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
     res.status = 200; // for the request log; the session writes the real head
     return;
   }
-  stream_from_queue(context, req, res, start);
+  stream_from_queue(context, req, res, start, *slot);
 }
 
 } // namespace watercooler

@@ -40,7 +40,11 @@ struct web_node {
     return c;
   }
 
-  explicit web_node(stream_limits limits = {}) : sys(with_middleman(cfg)) {
+  // `max_streams` per address: 0, no limit, as most tests open many streams from 127.0.0.1.
+  std::shared_ptr<stream_slots> streams;
+
+  explicit web_node(stream_limits limits = {}, std::size_t max_streams = 0)
+      : sys(with_middleman(cfg)), streams(std::make_shared<stream_slots>(max_streams)) {
     room_actor = sys.spawn(room, "nonode@nohost", 1, metrics, default_history);
     auto context = std::make_shared<web_context>();
     context->system = &sys;
@@ -48,6 +52,8 @@ struct web_node {
     context->metrics = metrics;
     context->poller = std::make_shared<stream_poller>();
     context->limits = limits;
+    context->publish_rate = std::make_shared<rate_limiter>(0, 0); // tests publish in bursts
+    context->streams = streams;
     context->node = "nonode@nohost";
     context->home_page_html = render_page("home_page.html", context->node);
     context->not_found_html = render_page("not_found_page.html", context->node);
@@ -161,6 +167,8 @@ TEST_CASE("a listen stream gets an event stream head and the published messages"
   CHECK(head.find("Content-Type: text/event-stream\r\n") != std::string::npos);
   CHECK(head.find("Cache-Control: no-cache\r\n") != std::string::npos);
   CHECK(head.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(head.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
+  CHECK(head.find("X-Frame-Options: SAMEORIGIN\r\n") != std::string::npos);
   httplib::Client client("127.0.0.1", node.port);
   auto res =
     client.Post("/publish", "message=line+one%0Aline+two", "application/x-www-form-urlencoded");
@@ -216,6 +224,36 @@ TEST_CASE("after a thousand opened and closed streams the room holds no stale se
 } // namespace watercooler
 
 namespace watercooler {
+
+TEST_CASE("a stream gives its place in its address's count back when it closes") {
+  web_node node({}, 2);
+  std::vector<int> fds;
+  for (int i = 0; i < 2; ++i) {
+    std::string head;
+    int fd = open_stream(node.port, head);
+    REQUIRE(fd >= 0);
+    CHECK(head.rfind("HTTP/1.1 200 ", 0) == 0);
+    fds.push_back(fd);
+  }
+  CHECK(node.streams->open("127.0.0.1") == 2);
+  std::string refused;
+  int fd = open_stream(node.port, refused);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  CHECK(refused.rfind("HTTP/1.1 429 ", 0) == 0);
+  CHECK(refused.find("\r\nRetry-After: 10\r\n") != std::string::npos);
+  for (int open : fds)
+    ::close(open);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (node.streams->open("127.0.0.1") != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms); // polling for the brokers to see the closes
+  CHECK(node.streams->open("127.0.0.1") == 0);
+  std::string again;
+  fd = open_stream(node.port, again);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  CHECK(again.rfind("HTTP/1.1 200 ", 0) == 0);
+}
 
 TEST_CASE("a json listen stream replays the recent history, then the live messages") {
   web_node node;

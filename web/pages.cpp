@@ -29,12 +29,20 @@ const char* const page_security_policy =
   "connect-src 'self'; frame-src 'self'; child-src 'self'; worker-src 'self'; "
   "form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'";
 
+const httplib::Headers& security_headers() {
+  static const httplib::Headers headers{
+    {"Content-Security-Policy", page_security_policy},
+    {"X-Content-Type-Options", "nosniff"},
+    // The page posts into its own hidden iframe: same origin may frame, no one else.
+    {"X-Frame-Options", "SAMEORIGIN"},
+    // same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with the
+    // page's own form posts, which the cross-site check (web/origin.hpp) must refuse.
+    {"Referrer-Policy", "same-origin"},
+  };
+  return headers;
+}
+
 void set_page(httplib::Response& res, const std::string& html) {
-  res.set_header("Content-Security-Policy", page_security_policy);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  // same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with the
-  // page's own form posts, which the cross-site check (web/origin.hpp) must refuse.
-  res.set_header("Referrer-Policy", "same-origin");
   res.set_content(html, "text/html; charset=utf-8");
 }
 

@@ -1,5 +1,7 @@
 // POST /publish : decode message=<text> (and name=<display name>) once, hand them to the room,
 // send the browser back to / (or tell a script the message's id).
+#include <algorithm>
+#include <string_view>
 #include <tuple>
 #include <variant>
 
@@ -9,15 +11,37 @@
 #include "web/actions.hpp"
 #include "web/chat_event.hpp"
 #include "web/form.hpp"
+#include "web/http_server.hpp"
 #include "web/origin.hpp"
 
 namespace watercooler {
+
+namespace {
+
+// Characters of valid UTF-8 (decode_form checked it): every byte that does not continue one.
+std::size_t characters(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+} // namespace
 
 void publish(const web_context& context, const httplib::Request& req, const std::string& body,
              httplib::Response& res) {
   // Before anything else: a foreign page must not post in our users' names.
   if (!same_origin(req.get_header_value("Origin"), req.get_header_value("Host")))
     return plain_error(res, 403, "publishing is only allowed from this node's own page");
+  // After the origin check: a foreign page must not use up its visitors' allowance either.
+  if (auto wait = context.publish_rate->take(req.remote_addr)) {
+    res.set_header("Retry-After", std::to_string(wait->count()));
+    res.set_header("Connection", "close"); // a flood's connection holds a pool thread
+    http_server::close_after_response();
+    return plain_error(res, 429,
+                       "too many messages from your address: at most "
+                         + std::to_string(context.publish_rate->rate()) + " a second; try again in "
+                         + std::to_string(wait->count()) + " s");
+  }
   auto type = req.get_header_value("Content-Type");
   if (type.substr(0, type.find(';')) != "application/x-www-form-urlencoded")
     return plain_error(res, 415, "send the message as application/x-www-form-urlencoded");
@@ -30,6 +54,9 @@ void publish(const web_context& context, const httplib::Request& req, const std:
     return plain_error(res, 400, "missing field: message");
   if (message->empty())
     return plain_error(res, 400, "empty message");
+  if (characters(*message) > context.max_message)
+    return plain_error(
+      res, 413, "message too long: at most " + std::to_string(context.max_message) + " characters");
   auto name_field = find_form_field(fields, "name");
   auto author =
     parse_display_name(name_field ? std::optional<std::string_view>(*name_field) : std::nullopt);

@@ -60,7 +60,13 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
-// Reads the body of a POST up to the context's limit; false (and a 413 answer) above it.
+std::string too_slow_text(const web_context& context) {
+  return "request timeout: a request must arrive within "
+         + std::to_string(context.read_timeout.count()) + " s";
+}
+
+// Reads the body of a POST up to the context's limit; false (and a 413 answer) above it, or
+// (400, 408) when it does not arrive whole.
 bool read_body(const web_context& context, const httplib::Request& req,
                const httplib::ContentReader* reader, std::string& body, httplib::Response& res) {
   auto too_large = [&] {
@@ -70,6 +76,14 @@ bool read_body(const web_context& context, const httplib::Request& req,
     http_server::close_after_response();
     return false;
   };
+  // Two framings: a proxy in front may have read the body by the other one (request smuggling).
+  auto lengths = req.get_header_value_count("Content-Length");
+  if (lengths > 1 || (lengths == 1 && req.has_header("Transfer-Encoding"))) {
+    plain_error(res, 400, "conflicting Content-Length and Transfer-Encoding headers");
+    res.set_header("Connection", "close");
+    http_server::close_after_response();
+    return false;
+  }
   if (req.has_header("Content-Length")) {
     auto length = req.get_header_value("Content-Length");
     bool digits = !length.empty() && length.size() <= 18
@@ -81,7 +95,7 @@ bool read_body(const web_context& context, const httplib::Request& req,
   if (reader == nullptr)
     return true;
   bool over = false;
-  (*reader)([&](const char* data, size_t size) {
+  bool complete = (*reader)([&](const char* data, size_t size) {
     if (body.size() + size > context.max_body) {
       over = true;
       return false;
@@ -89,7 +103,17 @@ bool read_body(const web_context& context, const httplib::Request& req,
     body.append(data, size);
     return true;
   });
-  return over ? too_large() : true;
+  if (over)
+    return too_large();
+  if (complete)
+    return true;
+  // Never act on part of a body: a client that stalls, hangs up or sends bad chunks.
+  if (http_server::refused() == http_server::refusal::too_slow)
+    plain_error(res, 408, too_slow_text(context));
+  else
+    plain_error(res, 400, "incomplete or malformed request body");
+  http_server::close_after_response();
+  return false;
 }
 
 void dispatch(const web_context& context, const httplib::Request& req, httplib::Response& res,
@@ -131,7 +155,7 @@ const char* reason_text(int status) {
     case 413:
       return "request too large";
     case 414:
-      return "request URI too long";
+      return "request line too long";
     case 416:
       return "range not satisfiable";
     default:
@@ -161,9 +185,33 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   server.Patch(everything, with_body);
   server.Delete(everything, any);
   server.Options(everything, any);
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty())
-      plain_error(res, res.status, reason_text(res.status));
+  server.set_default_headers(security_headers()); // on every answer, errors included
+  server.set_read_timeout(context->read_timeout);
+  if (auto* limited = dynamic_cast<request_limits*>(&server))
+    limited->set_max_header(context->max_header);
+  server.set_error_handler([context](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty())
+      return;
+    // httplib says 400 when our stream cut the head short; say why.
+    switch (http_server::refused()) {
+      case http_server::refusal::head_too_large:
+        plain_error(res, 431,
+                    "request header too large: at most " + std::to_string(context->max_header)
+                      + " bytes in all, 8192 a line");
+        res.set_header("Connection", "close");
+        break;
+      case http_server::refusal::too_slow:
+        plain_error(res, 408, too_slow_text(*context));
+        res.set_header("Connection", "close");
+        break;
+      case http_server::refusal::none:
+        plain_error(res, res.status, reason_text(res.status));
+        if (res.status == 400) { // what follows a malformed request is no request either
+          res.set_header("Connection", "close");
+          http_server::close_after_response();
+        }
+        break;
+    }
   });
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                   std::exception_ptr) { plain_error(res, 500, "internal error"); });
@@ -174,7 +222,12 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   server.set_logger([context](const httplib::Request& req, const httplib::Response& res) {
     if (context->metrics)
       context->metrics->request(route_label(req.path), res.status);
-    log_request(req, res);
+    if (!req.remote_addr.empty())
+      return log_request(req, res);
+    // httplib learns the client's address after the headers: a request refused before has none.
+    auto named = req;
+    named.remote_addr = http_server::client_ip();
+    log_request(named, res);
   });
 }
 

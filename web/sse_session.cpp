@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "actors/protocol.hpp"
+#include "web/actions.hpp"
 #include "web/sse.hpp"
 
 namespace watercooler {
@@ -86,6 +87,8 @@ std::string sse_response_head(bool chunked) {
                      "Cache-Control: no-cache\r\n"
                      "X-Accel-Buffering: no\r\n";
   head += chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n";
+  for (const auto& [field, value] : security_headers()) // as on every other answer
+    head += field + ": " + value + "\r\n";
   return head + "\r\n";
 }
 
@@ -109,6 +112,7 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
                           stream_wiring wiring) {
   auto& st = self->state;
   st.counters.start(wiring.metrics, std::move(stream.client));
+  st.slot = std::move(stream.slot);
   st.wiring = std::move(wiring);
   st.fd = stream.fd;
   st.chunked = stream.chunked;
@@ -134,16 +138,19 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
     self->send(self->state.wiring.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
     self->quit();
   };
+  // Counts a piece once the socket took all of it.
+  auto written = [=](const stream_outbox::piece& p) {
+    auto& counters = self->state.counters;
+    if (p.published_us != 0)
+      counters.wrote(p.published_us, p.bytes.size());
+    else if (p.events != 0)
+      counters.replayed(p.events, p.bytes.size());
+    else
+      counters.wrote_other(p.bytes.size());
+  };
   auto flush = [=] {
     auto& s = self->state;
-    auto result = s.outbox.flush([&](const stream_outbox::piece& p) {
-      if (p.published_us != 0)
-        s.counters.wrote(p.published_us, p.bytes.size());
-      else if (p.events != 0)
-        s.counters.replayed(p.events, p.bytes.size());
-      else
-        s.counters.wrote_other(p.bytes.size());
-    });
+    auto result = s.outbox.flush(written);
     if (result == stream_outbox::result::failed)
       return end();
     bool blocked = result == stream_outbox::result::blocked;
@@ -248,8 +255,7 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
       if (s.chunked)
         farewell += "0\r\n\r\n";
       s.outbox.push({std::move(farewell)});
-      s.outbox.flush(
-        [&](const stream_outbox::piece& p) { s.counters.wrote_other(p.bytes.size()); });
+      s.outbox.flush(written);
       self->quit(); // the room has let us go already; what did not fit is not waited for
     },
     // INSPECT

@@ -11,6 +11,7 @@
 
 #include "actors/metrics.hpp"
 #include "web/chat_event.hpp"
+#include "web/limits.hpp"
 #include "web/stream_outbox.hpp"
 #include "web/stream_poller.hpp"
 
@@ -60,6 +61,7 @@ struct plain_stream {
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
   stream_start start;
   std::string client; // ip:port
+  stream_slot slot;   // the stream's place in its address's --max-streams
 };
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>; // (flush): to itself, after queueing
@@ -77,6 +79,7 @@ struct sse_session_state {
   bool flush_queued = false; // a (flush) is in the mailbox, behind whatever else came
   bool blocked = false;      // the socket was full; the poller says when it has room
   bool ending = false;       // the last bytes are queued; quit once written
+  stream_slot slot;          // given back when the session ends
 };
 
 // A stream on a plain socket, written by its session with no thread of its own: events that

@@ -48,7 +48,6 @@ bool static_file(const httplib::Request& req, httplib::Response& res) {
   if (a == nullptr)
     return false;
   res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(std::string(a->bytes), content_type(a->name));
   return true;
 }

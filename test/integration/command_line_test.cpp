@@ -85,6 +85,12 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     {"a missing config file", {"--name", "node1@127.0.0.1", "--config", missing}, "missing.config"},
     {"a stream queue of no events", {"--stream-queue", "0"}, "--stream-queue 0"},
     {"a stream queue under 1 KiB", {"--stream-queue-bytes", "512"}, "--stream-queue-bytes 512"},
+    {"a header limit below 1024 bytes", {"--max-header", "100"}, "--max-header 100"},
+    {"a message limit of 0", {"--max-message", "0"}, "--max-message 0"},
+    {"a stream limit that is not a number", {"--max-streams", "-1"}, "--max-streams -1"},
+    {"a publish rate that is not a number", {"--publish-rate=fast"}, "--publish-rate fast"},
+    {"a publish burst of 0", {"--publish-burst", "0"}, "--publish-burst 0"},
+    {"a read timeout of 0", {"--read-timeout", "0"}, "--read-timeout 0"},
   };
   SUBCASE("bad flags and values name what is wrong") {
     for (const auto& c : cases) {
@@ -115,7 +121,9 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     CHECK(result.exit_code == 0);
     for (const char* part :
          {"--name", "--erl", "--config", "--port", "--secure-port", "ERL_EPMD_PORT", "--state-dir",
-          "WATERCOOLER_STATE_DIR", "--stream-queue", "--stream-queue-bytes"}) {
+          "WATERCOOLER_STATE_DIR", "--max-body", "--max-message", "--max-header", "--read-timeout",
+          "--max-streams", "--publish-rate", "--publish-burst", "--stream-queue",
+          "--stream-queue-bytes"}) {
       CAPTURE(part);
       CHECK(contains(result.out, part));
     }
