@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "actors/node_name.hpp"
+
 namespace watercooler {
 
 void room_state::forget_session(const caf::actor_addr& who) {
@@ -160,6 +162,14 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& author, const std::string& text) {
       ++self->state.metrics->received;
+      // The origin goes into every stream's SSE id: one that is not a node name, such as "",
+      // would make those ids unreadable when browsers resume with them.
+      if (!is_node_name(origin)) {
+        ++self->state.metrics->dropped;
+        std::cerr << "watercooler: room dropped a message from origin '" << origin.substr(0, 80)
+                  << "', not a node name\n";
+        return;
+      }
       self->state.metrics->received_from(origin);
       deliver_locally(origin, inc, seq, published_us, author, text);
     },
