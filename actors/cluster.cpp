@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/handshake.hpp"
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 
@@ -152,7 +153,7 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
           self->send(cluster, up_atom::value, s2.peer, address, s2.gate, peers);
           self->become(linked(self, timeout));
         },
-        [=](const caf::error& err) { fail("no handshake: " + self->system().render(err)); });
+        [=](const caf::error& err) { fail("no handshake: " + error_text(self->system(), err)); });
   };
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, timeout, caf::connect_atom::value, host, port)
@@ -162,11 +163,12 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
         if (!self->state.gate)
           return fail("the node publishes no gate");
         self->request(self->state.gate, timeout, challenge_atom::value)
-          .then(
-            [=](const std::string& challenge) { greet(challenge); },
-            [=](const caf::error& err) { fail("no challenge: " + self->system().render(err)); });
+          .then([=](const std::string& challenge) { greet(challenge); },
+                [=](const caf::error& err) {
+                  fail("no challenge: " + error_text(self->system(), err));
+                });
       },
-      [=](const caf::error& err) { fail("cannot connect: " + self->system().render(err)); });
+      [=](const caf::error& err) { fail("cannot connect: " + error_text(self->system(), err)); });
   return {
     [](tick_atom) {}, // pings start once linked
     [=](inspect_atom) -> caf::result<actor_report> {

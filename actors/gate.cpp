@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "actors/handshake.hpp"
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 
 namespace watercooler {
@@ -94,7 +95,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       self->send(self->state.room, std::move(msg));
       return caf::result<caf::message>{caf::message{}};
     }
-    refuse(self, caf::to_string(msg).substr(0, 120));
+    refuse(self, message_text(self->system(), msg).substr(0, 120));
     return caf::result<caf::message>{caf::sec::unexpected_message};
   });
   return {

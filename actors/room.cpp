@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 
 namespace watercooler {
@@ -71,7 +72,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
     ++self->state.metrics->dropped;
     std::cerr << "watercooler: " << who->name() << " dropped an unexpected message "
-              << caf::to_string(msg.content()).substr(0, 200) << '\n';
+              << message_text(who->system(), msg.copy_content_to_message()).substr(0, 200) << '\n';
     return caf::result<caf::message>{caf::sec::unexpected_message};
   });
   auto adopt = [=](const std::string& name, const caf::actor& peer_gate) {

@@ -1,7 +1,8 @@
 // Fuzzes what a node does with the bytes of a message from another node: CAF's deserializer
 // with the node's types (a BASP payload: forwarding stack, then the message), then the code that
 // reads the decoded values: the gate's checks of HELLO and INSPECT, the log line of a refused
-// message, a peer's DELIVER written to a session's stream, and --inspect's rendering of a report.
+// message or an error, a peer's DELIVER written to a session's stream, and --inspect's rendering of
+// a report.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/handshake.hpp"
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/protocol.hpp"
 #include "app/inspect_output.hpp"
@@ -145,8 +147,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   caf::message msg;
   if (auto err = source(stack, msg))
     return 0;
-  // The gate logs what it refuses, and the room what it does not understand.
-  (void)caf::to_string(msg).substr(0, 120);
+  // The gate logs what it refuses, the room what it does not understand, a link or --inspect
+  // the error a node answered with.
+  (void)message_text(node(), msg);
+  (void)error_text(node(),
+                   caf::error(uint8_t{size > 0 ? data[0] : uint8_t{0}}, caf::atom("system"), msg));
   if (msg.match_elements<node_report>())
     return report(msg), 0;
   if (msg.empty() || !msg.match_element<caf::atom_value>(0))
