@@ -62,8 +62,12 @@ bool from_here(caf::local_actor* self) {
   return !sender || sender->node() == self->node();
 }
 
-// Ends the link with the cluster (node shutdown) and, once linked, with the peer's gate.
+// Ends the link with the cluster (node shutdown) and, once linked, with the peer's gate; drops
+// what it does not understand.
 void watch(link_actor self, caf::actor cluster) {
+  // Peers learn our address and may send anything: CAF's default handler would print it with
+  // caf::to_string, which a peer's bytes can crash (see message_text.hpp).
+  self->set_default_handler(caf::drop);
   self->state.cluster = std::move(cluster);
   self->monitor(self->state.cluster);
   self->set_down_handler([=](const caf::down_msg& msg) {
