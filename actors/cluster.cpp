@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/handshake.hpp"
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 
@@ -61,8 +62,12 @@ bool from_here(caf::local_actor* self) {
   return !sender || sender->node() == self->node();
 }
 
-// Ends the link with the cluster (node shutdown) and, once linked, with the peer's gate.
+// Ends the link with the cluster (node shutdown) and, once linked, with the peer's gate; drops
+// what it does not understand.
 void watch(link_actor self, caf::actor cluster) {
+  // Peers learn our address and may send anything: CAF's default handler would print it with
+  // caf::to_string, which a peer's bytes can crash (see message_text.hpp).
+  self->set_default_handler(caf::drop);
   self->state.cluster = std::move(cluster);
   self->monitor(self->state.cluster);
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -152,7 +157,7 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
           self->send(cluster, up_atom::value, s2.peer, address, s2.gate, peers);
           self->become(linked(self, timeout));
         },
-        [=](const caf::error& err) { fail("no handshake: " + self->system().render(err)); });
+        [=](const caf::error& err) { fail("no handshake: " + error_text(self->system(), err)); });
   };
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, timeout, caf::connect_atom::value, host, port)
@@ -162,11 +167,12 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
         if (!self->state.gate)
           return fail("the node publishes no gate");
         self->request(self->state.gate, timeout, challenge_atom::value)
-          .then(
-            [=](const std::string& challenge) { greet(challenge); },
-            [=](const caf::error& err) { fail("no challenge: " + self->system().render(err)); });
+          .then([=](const std::string& challenge) { greet(challenge); },
+                [=](const caf::error& err) {
+                  fail("no challenge: " + error_text(self->system(), err));
+                });
       },
-      [=](const caf::error& err) { fail("cannot connect: " + self->system().render(err)); });
+      [=](const caf::error& err) { fail("cannot connect: " + error_text(self->system(), err)); });
   return {
     [](tick_atom) {}, // pings start once linked
     [=](inspect_atom) -> caf::result<actor_report> {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "actors/handshake.hpp"
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 
 namespace watercooler {
@@ -101,7 +102,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       self->send(self->state.room, std::move(msg));
       return caf::result<caf::message>{caf::message{}};
     }
-    refuse(self, caf::to_string(msg).substr(0, 120));
+    refuse(self, message_text(self->system(), msg).substr(0, 120));
     return refuse_quietly(self);
   });
   // An error sent to us (a peer refusing what we sent as its gate) is no reason to stop.

@@ -156,4 +156,15 @@ TEST_CASE("the gate forwards a trusted node's deliveries to the room and nothing
   CHECK(f.metrics->dropped == 1);
 }
 
+TEST_CASE("the gate refuses a message it cannot print with CAF and keeps working") {
+  // Found by fuzz/peer_message_fuzz: logging this refusal with caf::to_string crashed the node.
+  fixture f;
+  caf::scoped_actor peer{f.sys};
+  caf::duration bad{caf::time_unit::seconds, 5};
+  bad.unit = static_cast<caf::time_unit>(0xdeadbeef);
+  peer->send(f.gate_actor, publish_atom::value, bad);
+  CHECK(!f.challenge(peer).empty());
+  CHECK(f.metrics->dropped == 1);
+}
+
 } // namespace watercooler

@@ -94,4 +94,8 @@ outcome<node_name> parse_node_name(std::string_view text) {
   return outcome<node_name>::ok(node_name{std::string{alive}, std::string{host}});
 }
 
+bool is_node_name(std::string_view text) {
+  return static_cast<bool>(parse_node_name(text));
+}
+
 } // namespace watercooler

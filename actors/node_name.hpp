@@ -50,4 +50,7 @@ std::string check_alive_name(std::string_view alive);
 // "node1@127.0.0.1" -> {"node1", "127.0.0.1"}; the host may be IPv4, IPv6 or a host name.
 outcome<node_name> parse_node_name(std::string_view text);
 
+// True if parse_node_name accepts `text`, e.g. for the origin of a peer's message.
+bool is_node_name(std::string_view text);
+
 } // namespace watercooler

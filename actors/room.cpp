@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <iostream>
 
+#include "actors/message_text.hpp"
+#include "actors/node_name.hpp"
+
 namespace watercooler {
 
 void room_state::forget_session(const caf::actor_addr& who) {
@@ -96,7 +99,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
     ++self->state.metrics->dropped;
     std::cerr << "watercooler: " << who->name() << " dropped an unexpected message "
-              << caf::to_string(msg.content()).substr(0, 200) << '\n';
+              << message_text(who->system(), msg.copy_content_to_message()).substr(0, 200) << '\n';
     return refuse_quietly(who);
   });
   self->set_error_handler([](caf::error&) {}); // e.g. a peer's gate refusing what we sent
@@ -279,6 +282,14 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
         const std::string& author, const std::string& text) {
       ++self->state.metrics->received;
+      // The origin goes into every stream's SSE id: one that is not a node name, such as "",
+      // would make those ids unreadable when browsers resume with them.
+      if (!is_node_name(origin)) {
+        ++self->state.metrics->dropped;
+        std::cerr << "watercooler: room dropped a message from origin '" << origin.substr(0, 80)
+                  << "', not a node name\n";
+        return;
+      }
       self->state.metrics->received_from(origin);
       accept({origin, inc, seq, published_us, author, text}, false);
     },
@@ -302,10 +313,14 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
         const std::vector<stream_gap>& trimmed) {
       self->state.unanswered_asks.erase(from);
       for (const auto& gap : trimmed)
-        if (gap.to != 0)
+        if (gap.to != 0 && is_node_name(gap.origin))
           give_up({gap.origin, gap.incarnation}, gap.from, gap.to);
-      for (const auto& m : missed)
-        accept(m, true);
+      for (const auto& m : missed) {
+        if (is_node_name(m.origin)) // as for (deliver ...)
+          accept(m, true);
+        else
+          ++self->state.metrics->dropped;
+      }
     },
     // RELEASE <origin> <incarnation>: the messages held back behind a gap wait no longer.
     [=](release_atom, const std::string& origin, uint64_t inc) {

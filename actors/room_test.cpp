@@ -205,6 +205,34 @@ TEST_CASE("room drops a peer message of the wrong shape and keeps working") {
   CHECK(f.history(session, 10).size() == 1); // nothing malformed got into the history
 }
 
+TEST_CASE("room drops a peer message whose origin is not a node name") {
+  // Found by fuzz/peer_message_fuzz: origin "" gave every stream an SSE id that no longer parsed
+  // as a position, so every browser that resumed lost its place.
+  fixture f;
+  caf::scoped_actor session{f.sys};
+  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
+  std::string origin;
+  SUBCASE("empty") {
+    origin = "";
+  }
+  SUBCASE("without a host") {
+    origin = "node2";
+  }
+  SUBCASE("with a position's separators") {
+    origin = "node2@127.0.0.1~1~1,x";
+  }
+  caf::anon_send(f.room_actor, deliver_atom::value, origin, uint64_t{1}, uint64_t{1}, now_us(),
+                 std::string(), std::string("from nowhere"));
+  caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{1},
+                 uint64_t{1}, now_us(), std::string(), std::string("from node2"));
+  auto got = next_delivery(session);
+  REQUIRE(got);
+  CHECK(got->text == "from node2");
+  CHECK(nothing_more(session));
+  CHECK(f.metrics->dropped == 1);
+  CHECK(f.metrics->peers().count(origin) == 0);
+}
+
 TEST_CASE("room delivers the author of a message to its sessions") {
   fixture f;
   caf::scoped_actor session{f.sys};

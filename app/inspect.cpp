@@ -13,6 +13,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/handshake.hpp"
+#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/protocol.hpp"
@@ -32,7 +33,7 @@ std::string explain(caf::actor_system& system, const caf::error& err) {
     return "no answer within " + std::to_string(answer_timeout.count()) + " s (is the node hung?)";
   if (err.context().match_elements<std::string>())
     return err.context().get_as<std::string>(0);
-  return system.render(err);
+  return error_text(system, err);
 }
 
 // One node's report, or why there is none: look it up, connect to its gate, answer the gate's

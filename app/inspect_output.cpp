@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <iterator>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -56,11 +57,19 @@ std::string render_rows(const std::vector<column>& columns, const std::vector<ro
   return out;
 }
 
+// `to - from`, or 0 if `to` is earlier; a peer's absurd clocks saturate rather than overflow.
+int64_t elapsed_ms(int64_t from, int64_t to) {
+  if (to <= from)
+    return 0;
+  auto ms = static_cast<uint64_t>(to) - static_cast<uint64_t>(from);
+  return static_cast<int64_t>(std::min<uint64_t>(ms, std::numeric_limits<int64_t>::max()));
+}
+
 // "4.0s ago" under a minute, else "3m 10s ago"; "-" for a time the node never set.
 std::string format_age(int64_t then_ms, int64_t now_ms) {
   if (then_ms == 0)
     return "-";
-  auto ms = std::max<int64_t>(0, now_ms - then_ms);
+  auto ms = elapsed_ms(then_ms, now_ms);
   if (ms >= 60'000)
     return format_duration_ms(ms) + " ago";
   auto tenths = ms / 100;
@@ -82,7 +91,7 @@ std::string format_rtt(int64_t us) {
 }
 
 int64_t uptime_ms(const node_report& node) {
-  return std::max<int64_t>(0, node.now_ms - node.started_ms);
+  return elapsed_ms(node.started_ms, node.now_ms);
 }
 
 std::string port(uint16_t number) {

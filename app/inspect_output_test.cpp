@@ -1,4 +1,5 @@
 // Unit tests of the --inspect table and JSON renderings.
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -143,6 +144,19 @@ TEST_CASE("the inspect table measures ages against the node's clock, not ours") 
   n.peers = {{"node9@host", "", "down", 2'500, -1, 0, 0, ""}};
   CHECK(render_inspect_table({n}).find("node9@host  -        down   2.5s ago")
         != std::string::npos);
+}
+
+TEST_CASE("the inspect output saturates ages and uptime from a peer's absurd clocks") {
+  // Found by fuzz/peer_message_fuzz: now_ms - started_ms overflowed int64_t.
+  auto n = idle_node();
+  n.started_ms = std::numeric_limits<int64_t>::min();
+  n.now_ms = std::numeric_limits<int64_t>::max();
+  n.peers = {{"node9@host", "", "down", std::numeric_limits<int64_t>::min(), -1, 0, 0, ""}};
+  auto table = render_inspect_table({n});
+  CHECK(table.find("  up 106751991167d 7h  ") != std::string::npos);
+  CHECK(table.find("down   106751991167d 7h ago") != std::string::npos);
+  CHECK(nlohmann::json::parse(render_inspect_json({n}))["nodes"][0]["uptime_ms"]
+        == std::numeric_limits<int64_t>::max());
 }
 
 TEST_CASE("the inspect table keeps a peer's control characters off the terminal") {

@@ -1,0 +1,71 @@
+// Fuzzes the Erlang-term parser and the sys.config reader: any bytes give terms or one error, and
+// every parsed term prints (to_string) as Erlang text that parses back to the same term.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "app/erlang_term.hpp"
+#include "app/sys_config.hpp"
+
+namespace {
+
+using watercooler::erlang_term;
+
+bool same_term(const erlang_term& a, const erlang_term& b) {
+  if (a.type != b.type || a.elements.size() != b.elements.size())
+    return false;
+  switch (a.type) {
+    case erlang_term::kind::atom:
+    case erlang_term::kind::string:
+      if (a.text != b.text)
+        return false;
+      break;
+    case erlang_term::kind::integer:
+      if (a.integer != b.integer)
+        return false;
+      break;
+    case erlang_term::kind::floating:
+      if (a.floating != b.floating)
+        return false;
+      break;
+    case erlang_term::kind::list:
+    case erlang_term::kind::tuple:
+      break;
+  }
+  for (std::size_t i = 0; i < a.elements.size(); ++i)
+    if (!same_term(a.elements[i], b.elements[i]))
+      return false;
+  return true;
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "erlang_term_fuzz: %s\n", what.c_str());
+  std::abort();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto parsed = watercooler::parse_erlang_terms(text);
+  if (parsed) {
+    for (const auto& term : parsed.terms) {
+      const auto printed = watercooler::to_string(term);
+      (void)watercooler::describe(term);
+      const auto again = watercooler::parse_erlang_terms(printed + ".");
+      if (!again)
+        fail("to_string gave " + printed + ", which does not parse: " + again.error->message);
+      if (again.terms.size() != 1 || !same_term(term, again.terms.front()))
+        fail("to_string gave " + printed + ", which parses to another term");
+    }
+  } else if (!parsed.terms.empty() || parsed.error->line < 1 || parsed.error->column < 1
+             || parsed.error->message.empty()) {
+    fail("an error must come alone, with a position and a message");
+  }
+  const auto config = watercooler::parse_sys_config(text, "sys.config");
+  if (!config && config.error->rfind("sys.config:", 0) != 0)
+    fail("a sys.config error must start with its file name: " + *config.error);
+  return 0;
+}
