@@ -21,6 +21,10 @@ struct options {
   std::size_t history = 1000;       // --history: messages the room keeps for new streams
   unsigned heartbeat_seconds = 15;  // --heartbeat: comment line on every stream; 0: none
   std::string cookie;               // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
+  bool dist_tls = false;            // --dist-tls: node-to-node connections over mutual TLS
+  std::string dist_cert;            // --dist-cert FILE: this node's certificate (PEM)
+  std::string dist_key;             // --dist-key FILE: its private key (PEM, unencrypted)
+  std::string dist_ca;              // --dist-ca FILE: the CA(s) a peer's certificate must chain to
   std::string inspect;              // --inspect NODE: print what that node runs, then exit
   bool json = false;                // --json: --inspect prints JSON
   bool only = false;                // --only: --inspect skips the node's peers
