@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -223,8 +224,31 @@ TEST_CASE("two --dist-tls nodes deliver every message to every listener once, in
   CHECK(wait_log(first, "TLS refused the certificate of a node dialling from 127.0.0.1:"));
   CHECK(contains(first.log(), " (/CN=rogue): "));
 
-  // The nodes still serve each other.
+  // CAF itself, at the TLS level: a client without a certificate, or with one of another CA,
+  // is turned away by the node's distribution port with the matching TLS alert.
+  std::smatch port;
+  auto log = first.log();
+  REQUIRE(std::regex_search(log, port, std::regex("distribution port ([0-9]+) with TLS")));
+  auto s_client = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"s_client", "-connect",          "127.0.0.1:" + port[1].str(),
+                                  "-CAfile",  keys.file("ca.pem"), "-verify_return_error",
+                                  "-ign_eof"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto run = keys.openssl(args);
+    return run.out + run.err;
+  };
+  auto no_cert = s_client({});
+  INFO("s_client: ", no_cert);
+  CHECK(contains(no_cert, "Verify return code: 0 (ok)")); // the node's own certificate is good
+  CHECK(contains(no_cert, "alert certificate required"));
+  auto other_ca = s_client({"-cert", keys.file("rogue.pem"), "-key", keys.file("rogue.key")});
+  INFO("s_client: ", other_ca);
+  CHECK(contains(other_ca, "alert unknown ca"));
+
+  // The nodes still serve each other: refused handshakes never cut their link.
   publish_everywhere(second.port(), "after the inspectors", {&on1, &on2});
+  CHECK_FALSE(contains(first.log(), "lost node"));
+  CHECK_FALSE(contains(second.log(), "lost node"));
 }
 
 TEST_CASE("a --dist-tls node with a certificate of another CA is refused by both sides") {
@@ -255,6 +279,13 @@ TEST_CASE("a --dist-tls node with a certificate of another CA is refused by both
   }
   CHECK(wait_log(rogue, "waiting for node node1@127.0.0.1: cannot connect: "));
   CHECK(contains(rogue.log(), "TLS handshake failed"));
+
+  // Their metrics show the rogue as a peer that is down.
+  for (auto* node : {&first, &second}) {
+    auto metrics = http_client(node->port())->Get("/metrics");
+    REQUIRE(metrics);
+    CHECK(contains(metrics->body, "watercooler_peer_up{node=\"node3@127.0.0.1\"} 0\n"));
+  }
 
   // The good nodes keep serving each other; nothing reaches the rogue.
   publish_everywhere(first.port(), "not for the rogue", {&on1, &on2});
