@@ -43,6 +43,17 @@ bool cluster_state::synced() const {
   return true;
 }
 
+std::string connect_failure(caf::actor_system& system, const caf::error& err, bool tls) {
+  auto text = "cannot connect: " + error_text(system, err);
+  // A TLS handshake that fails, or TLS meeting plain BASP, ends the connection before CAF's own
+  // handshake: CAF cannot tell which it was.
+  if (err == caf::sec::disconnect_during_handshake)
+    text += tls ? " (TLS handshake failed: a certificate was refused, or the node does not use "
+                  "--dist-tls)"
+                : " (the node may use --dist-tls)";
+  return text;
+}
+
 namespace {
 
 struct link_state {
@@ -159,7 +170,7 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
         },
         [=](const caf::error& err) { fail("no handshake: " + error_text(self->system(), err)); });
   };
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = config.connector ? config.connector : self->system().middleman().actor_handle();
   self->request(mm, timeout, caf::connect_atom::value, host, port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -172,7 +183,7 @@ caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor c
                   fail("no challenge: " + error_text(self->system(), err));
                 });
       },
-      [=](const caf::error& err) { fail("cannot connect: " + error_text(self->system(), err)); });
+      [=](const caf::error& err) { fail(connect_failure(self->system(), err, config.tls)); });
   return {
     [](tick_atom) {}, // pings start once linked
     [=](inspect_atom) -> caf::result<actor_report> {

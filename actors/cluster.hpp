@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <caf/io/middleman_actor.hpp>
+
 #include "actors/gate.hpp"
 #include "actors/metrics.hpp"
 #include "actors/protocol.hpp"
@@ -26,6 +28,8 @@ struct cluster_config {
   std::vector<std::string> mandatory; // sync_nodes_mandatory
   std::chrono::milliseconds sync_timeout{0};
   uint16_t epmd_port = 4369;
+  caf::io::middleman_actor connector; // links connect through it: CAF's middleman or its TLS one
+  bool tls = false;                   // --dist-tls: the connector speaks TLS (for error texts)
   std::chrono::milliseconds retry_interval{250};
   std::chrono::milliseconds lookup_timeout{1000};
   std::chrono::milliseconds handshake_timeout{3000};
@@ -62,6 +66,9 @@ struct cluster_state {
   std::vector<std::string> missing_mandatory() const;
   bool synced() const;
 };
+
+// Why connecting to a node's distribution port failed, for logs and --inspect.
+std::string connect_failure(caf::actor_system& system, const caf::error& err, bool tls);
 
 // Greets and watches peers; the dialer tells it where they are.
 caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config config,

@@ -11,13 +11,16 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
+#include "actors/cluster.hpp"
 #include "actors/handshake.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/protocol.hpp"
 #include "app/cookie.hpp"
+#include "app/dist_tls.hpp"
 #include "app/inspect_output.hpp"
 
 namespace watercooler {
@@ -49,14 +52,18 @@ outcome<node_report> fetch(caf::actor_system& system, const options& opts,
   caf::scoped_actor self{system};
   caf::actor gate;
   std::string error;
-  self
-    ->request(system.middleman().actor_handle(), answer_timeout, caf::connect_atom::value,
-              name->host, *port)
+  auto connector =
+    opts.dist_tls ? system.openssl_manager().actor_handle() : system.middleman().actor_handle();
+  self->request(connector, answer_timeout, caf::connect_atom::value, name->host, *port)
     .receive(
       [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         gate = caf::actor_cast<caf::actor>(std::move(ptr));
       },
-      [&](const caf::error& err) { error = "cannot connect: " + explain(system, err); });
+      [&](const caf::error& err) {
+        error = err == caf::sec::disconnect_during_handshake
+                  ? connect_failure(system, err, opts.dist_tls)
+                  : "cannot connect: " + explain(system, err);
+      });
   if (!gate)
     return outcome<node_report>::fail(error.empty() ? "the node publishes no gate" : error);
   std::string challenge;
@@ -141,8 +148,19 @@ int run_inspect(const options& opts) {
     std::cerr << "watercooler: " << cookie.error << '\n';
     return 2;
   }
+  dist_tls_files dist_files;
+  if (opts.dist_tls) {
+    auto loaded = load_dist_tls({opts.dist_cert, opts.dist_key, opts.dist_ca});
+    if (auto* error = std::get_if<std::string>(&loaded)) {
+      std::cerr << "watercooler: " << *error << '\n';
+      return 2;
+    }
+    dist_files = std::get<dist_tls_files>(loaded);
+  }
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  if (opts.dist_tls)
+    configure_dist_tls(cfg, dist_files);
   cfg.set("logger.console", caf::atom("none"));
   add_report_types(cfg);
   caf::actor_system system{cfg};

@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <pthread.h>
 
 #include "actors/cluster.hpp"
@@ -23,6 +24,7 @@
 #include "actors/room.hpp"
 #include "app/certificate.hpp"
 #include "app/cookie.hpp"
+#include "app/dist_tls.hpp"
 #include "app/sys_config.hpp"
 #include "web/actions.hpp"
 #include "web/http_server.hpp"
@@ -150,6 +152,13 @@ int run_node(const options& opts) {
       return fail(loaded.error, 2);
     cookie = *loaded;
   }
+  dist_tls_files dist_files;
+  if (opts.dist_tls) {
+    auto loaded = load_dist_tls({opts.dist_cert, opts.dist_key, opts.dist_ca});
+    if (auto* error = std::get_if<std::string>(&loaded))
+      return fail(*error, 2);
+    dist_files = std::get<dist_tls_files>(loaded);
+  }
   auto state_dir = opts.state_dir.empty() ? default_state_dir() : opts.state_dir;
   auto tls = ensure_self_signed_certificate(state_dir);
   if (auto* error = std::get_if<std::string>(&tls))
@@ -166,6 +175,10 @@ int run_node(const options& opts) {
 
   caf::actor_system_config cfg;
   configure(cfg);
+  if (opts.dist_tls) {
+    configure_dist_tls(cfg, dist_files);
+    log_refused_certificates();
+  }
   caf::actor_system system{cfg};
   node_actors actors; // stopped before the actor system goes away
   auto metrics = std::make_shared<node_metrics>();
@@ -176,7 +189,9 @@ int run_node(const options& opts) {
     // Peers and inspectors see the gate alone; it checks the cookie before the room.
     auto trusted = std::make_shared<trusted_nodes>();
     actors.gate = system.spawn(gate, gate_config{node, cookie}, actors.room, trusted, metrics);
-    auto dist_port = system.middleman().publish(actors.gate, 0, name->host.c_str(), true);
+    auto dist_port = opts.dist_tls
+                       ? caf::openssl::publish(actors.gate, 0, name->host.c_str(), true)
+                       : system.middleman().publish(actors.gate, 0, name->host.c_str(), true);
     if (!dist_port)
       return fail("cannot open a distribution port on " + name->host + ": "
                     + system.render(dist_port.error()),
@@ -199,13 +214,17 @@ int run_node(const options& opts) {
     cc.mandatory = config.sync_nodes_mandatory;
     cc.sync_timeout = config.sync_nodes_timeout;
     cc.epmd_port = opts.epmd_port;
+    cc.tls = opts.dist_tls;
+    cc.connector =
+      opts.dist_tls ? system.openssl_manager().actor_handle() : system.middleman().actor_handle();
     actors.cluster = system.spawn(cluster, cc, actors.room, actors.gate, trusted, metrics);
     caf::scoped_actor {
       system
       } -> send(actors.gate, cluster_atom::value, actors.cluster);
     actors.lookups = std::make_unique<dialer>(system, actors.cluster, cc);
     std::cout << "watercooler: node " << node << " (distribution port " << *dist_port
-              << ", port mapper " << name->host << ":" << opts.epmd_port << ")" << std::endl;
+              << (opts.dist_tls ? " with TLS" : "") << ", port mapper " << name->host << ":"
+              << opts.epmd_port << ")" << std::endl;
     // As Erlang's kernel: wait for the sys.config nodes, at most sync_nodes_timeout; a stop
     // signal still ends the wait (the timeout may be infinity).
     auto missing = wait_for_sync(system, actors.cluster, stop_signals);

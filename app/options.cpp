@@ -97,6 +97,18 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!v || v->empty())
         return missing();
       opts.cookie = *v;
+    } else if (flag == "--dist-tls") {
+      opts.dist_tls = true;
+    } else if (flag == "--dist-cert" || flag == "--dist-key" || flag == "--dist-ca") {
+      auto v = value();
+      if (!v || v->empty())
+        return missing();
+      if (flag == "--dist-cert")
+        opts.dist_cert = *v;
+      else if (flag == "--dist-key")
+        opts.dist_key = *v;
+      else
+        opts.dist_ca = *v;
     } else if (flag == "--name") {
       auto v = value();
       if (!v)
@@ -227,6 +239,15 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
     return usage_error{"--json, --only and --watch go with --inspect NODE"};
   if (opts.json && opts.watch_seconds > 0)
     return usage_error{"--watch shows a table; it does not combine with --json"};
+  bool any_file = !opts.dist_cert.empty() || !opts.dist_key.empty() || !opts.dist_ca.empty();
+  if (any_file && !opts.dist_tls)
+    return usage_error{"--dist-cert, --dist-key and --dist-ca go with --dist-tls"};
+  if (opts.dist_tls) {
+    if (opts.dist_cert.empty() || opts.dist_key.empty() || opts.dist_ca.empty())
+      return usage_error{"--dist-tls needs --dist-cert FILE, --dist-key FILE and --dist-ca FILE"};
+    if (opts.name.empty() && opts.inspect.empty())
+      return usage_error{"--dist-tls goes with --name or --inspect: a lone node has no peers"};
+  }
   return opts;
 }
 
@@ -236,6 +257,7 @@ std::string help_text(const std::string& default_state_dir) {
 Usage:
   watercooler [--name NAME@HOST] [--erl "-config sys.config"] [options]
   watercooler --inspect NAME@HOST [--cookie SECRET] [--json] [--only] [--watch [SECONDS]]
+  add --dist-tls --dist-cert FILE --dist-key FILE --dist-ca FILE to either for TLS between nodes
 
 Options:
   --name NAME@HOST      name this node, e.g. node1@127.0.0.1. Named nodes register with the
@@ -245,6 +267,12 @@ Options:
                         Default: the first line of ~/.erlang.cookie, created with a random
                         value (mode 0400) when missing, as Erlang does. Peers prove it by
                         challenge/response; it never crosses the network.
+  --dist-tls            connect to other nodes (and --inspect to nodes) over TLS with mutual
+                        authentication only; needs the three files below. Every node of a
+                        cluster, and its inspectors, must use it; the cookie is still checked.
+    --dist-cert FILE    this node's certificate (PEM; may hold the chain up to the CA).
+    --dist-key FILE     the certificate's private key (PEM, not encrypted).
+    --dist-ca FILE      the CA certificate(s) (PEM) a peer's certificate must be signed by.
   --erl "-config FILE"  read FILE (Erlang terms; "sys" means sys.config) for the kernel
                         settings sync_nodes_optional, sync_nodes_mandatory, sync_nodes_timeout.
   --config FILE         the same, spelled plainly.

@@ -31,6 +31,10 @@ struct options {
   std::size_t stream_queue = 1000; // --stream-queue: events a client may lag
   std::size_t stream_queue_bytes = 1024 * 1024; // --stream-queue-bytes: bytes a client may lag
   std::string cookie;         // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
+  bool dist_tls = false;      // --dist-tls: node-to-node connections over mutual TLS
+  std::string dist_cert;      // --dist-cert FILE: this node's certificate (PEM)
+  std::string dist_key;       // --dist-key FILE: its private key (PEM, unencrypted)
+  std::string dist_ca;        // --dist-ca FILE: the CA(s) a peer's certificate must chain to
   std::string inspect;        // --inspect NODE: print what that node runs, then exit
   bool json = false;          // --json: --inspect prints JSON
   bool only = false;          // --only: --inspect skips the node's peers
