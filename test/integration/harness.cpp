@@ -320,7 +320,8 @@ node_process::~node_process() {
 }
 
 void node_process::start() {
-  std::vector<std::string> args{WATERCOOLER_BINARY};
+  std::vector<std::string> args = config_.launcher; // it execs the node: the PID stays
+  args.push_back(WATERCOOLER_BINARY);
   if (!config_.name.empty())
     args.insert(args.end(), {"--name", config_.name});
   if (!config_.config_path.empty()) {

@@ -117,6 +117,7 @@ struct node_config {
   std::string state_dir;  // WATERCOOLER_STATE_DIR
   std::string home;       // HOME, where the node's ~/.erlang.cookie is
   std::vector<std::string> extra_args;
+  std::vector<std::string> launcher; // runs the node, e.g. {"ip", "netns", "exec", "ns1"}
 };
 
 // One `watercooler` process; the log keeps the output of every start.
