@@ -40,8 +40,9 @@ using history_atom = caf::atom_constant<caf::atom("history")>;
 
 // room -> peer room (through its gate, as our gate): what our history has that the peer's clock
 // misses, asked for when a peer links up (after a partition or restart) and when a message
-// arrives with a gap before it. `have` names the last message of each origin the asker has; only
-// those origins are answered (a new node does not get old messages as new ones).
+// arrives with a gap before it. `have` names the last message of each origin the asker has; of
+// an origin it does not name it gets all we have, which it shows only to sessions that asked
+// for history (a new node does not show old messages as new ones on live streams).
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 // (catchup, string asker, stream_clock have)
 using backfill_atom = caf::atom_constant<caf::atom("backfill")>;

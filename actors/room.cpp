@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
 
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
@@ -10,6 +11,7 @@
 namespace watercooler {
 
 void room_state::forget_session(const caf::actor_addr& who) {
+  wants_history.erase(who);
   auto it = std::find_if(sessions.begin(), sessions.end(),
                          [&](const caf::actor& s) { return s.address() == who; });
   if (it == sessions.end())
@@ -66,12 +68,7 @@ stream_clock room_state::clock() const {
 }
 
 resume_plan room_state::catchup(const stream_clock& have) const {
-  auto plan = plan_resume(history, seen, have);
-  plan.replay.erase(
-    std::remove_if(plan.replay.begin(), plan.replay.end(),
-                   [&](const chat_message& m) { return have.count(m.origin) == 0; }),
-    plan.replay.end());
-  return plan;
+  return plan_resume(history, seen, have); // origins the asker never heard of: all we have
 }
 
 namespace {
@@ -105,7 +102,9 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   self->set_error_handler([](caf::error&) {}); // e.g. a peer's gate refusing what we sent
   using origin_key = std::pair<std::string, uint64_t>;
   // Every local session and the history get `m`; everything before it from its origin is here.
-  auto deliver_now = [=](const chat_message& m) {
+  // A `past` message (from before this node knew its origin) goes only to the sessions that
+  // asked for history (JSON pages, resumed streams), not to plain live streams.
+  auto deliver_now = [=](const chat_message& m, bool past = false) {
     auto& st = self->state;
     st.seen[{m.origin, m.incarnation}] = m.seq;
     st.incarnations[m.origin] = m.incarnation;
@@ -114,7 +113,8 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto msg = caf::make_message(deliver_atom::value, m.origin, m.incarnation, m.seq,
                                  m.published_us, m.author, m.text);
     for (const auto& session : st.sessions)
-      self->send(session, msg);
+      if (!past || st.wants_history.count(session.address()) != 0)
+        self->send(session, msg);
     st.remember(m);
   };
   // Delivers what was held back behind a gap that is now closed.
@@ -160,7 +160,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto& st = self->state;
     auto it = st.peers.find(peer);
     auto have = st.clock();
-    if (it == st.peers.end() || have.empty())
+    if (it == st.peers.end())
       return;
     caf::send_as(st.gate, it->second, catchup_atom::value, st.node, have);
     if (st.unanswered_asks[peer]++ < max_catchup_asks)
@@ -177,7 +177,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   // A message from a peer, live or caught up: delivered once, in order per origin. After a gap
   // it waits until the gap is filled or hold_timeout passes; a first message from an origin
   // never heard of starts it where it is (a new node does not replay the cluster's past).
-  auto accept = [=](chat_message m, bool caught_up) {
+  auto accept = [=](chat_message m, bool caught_up, bool past = false) {
     auto& st = self->state;
     origin_key key{m.origin, m.incarnation};
     auto seen = st.seen.find(key);
@@ -188,7 +188,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto last = seen == st.seen.end() ? 0 : seen->second;
     bool known_origin = st.incarnations.count(m.origin) != 0;
     if (m.seq == last + 1 || (seen == st.seen.end() && (!known_origin || caught_up))) {
-      deliver_now(m);
+      deliver_now(m, past);
       drain(key);
       return;
     }
@@ -225,6 +225,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     // JOIN <session> <replay>: the recent history first, then every live message.
     [=](join_atom, const caf::actor& session, uint64_t replay) {
       self->send(session, history_atom::value, self->state.recent(replay));
+      self->state.wants_history.insert(session.address());
       self->monitor(session);
       self->state.sessions.push_back(session);
     },
@@ -233,6 +234,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](resume_atom, const caf::actor& session, const stream_clock& clock) {
       auto plan = self->state.resume(clock);
       self->send(session, history_atom::value, std::move(plan.replay), std::move(plan.gaps));
+      self->state.wants_history.insert(session.address());
       self->monitor(session);
       self->state.sessions.push_back(session);
     },
@@ -315,9 +317,15 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       for (const auto& gap : trimmed)
         if (gap.to != 0 && is_node_name(gap.origin))
           give_up({gap.origin, gap.incarnation}, gap.from, gap.to);
+      // Origins this node never heard of are the cluster's past (this node is new): history
+      // for those who asked for it. The rest filled gaps of streams that were open meanwhile.
+      std::set<std::string> past;
+      for (const auto& m : missed)
+        if (self->state.incarnations.count(m.origin) == 0)
+          past.insert(m.origin);
       for (const auto& m : missed) {
         if (is_node_name(m.origin)) // as for (deliver ...)
-          accept(m, true);
+          accept(m, true, past.count(m.origin) != 0);
         else
           ++self->state.metrics->dropped;
       }

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,7 @@ struct room_state {
   uint64_t incarnation = 0; // tells this run's sequence numbers from an earlier run's
   uint64_t next_seq = 0;
   std::vector<caf::actor> sessions;
+  std::set<caf::actor_addr> wants_history; // sessions that joined with a replay or a resume
   std::map<std::string, caf::actor> peers; // node name -> its gate
   caf::actor gate;                         // ours: what we send to peers is sent as from it
   std::map<std::pair<std::string, uint64_t>, uint64_t> seen; // (origin, incarnation) -> last seq
@@ -53,7 +55,8 @@ struct room_state {
   resume_plan resume(const stream_clock& clock) const;
   // What this node has: per origin, the last seq of its latest incarnation.
   stream_clock clock() const;
-  // The answer to a peer's (catchup ...): what our history has of the origins `have` names.
+  // The answer to a peer's (catchup ...): what our history has beyond `have` (all of an origin
+  // it does not name).
   resume_plan catchup(const stream_clock& have) const;
 };
 

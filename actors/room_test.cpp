@@ -416,8 +416,11 @@ TEST_CASE("room holds back a message after a gap until the peer fills the gap") 
   REQUIRE(next_delivery(session));
   peer.deliver(f.room_actor, 3);
   CHECK(nothing_more(session));
-  // The room asks the origin for what it misses...
+  // The room asks the origin for what it misses (after the asks of linking up, which go
+  // unanswered here)...
   auto have = peer.next_catchup();
+  for (int i = 0; i < 10 && have && have->count("node2@127.0.0.1") == 0; ++i)
+    have = peer.next_catchup();
   REQUIRE(have);
   CHECK(have->at("node2@127.0.0.1") == clock_entry{3, 1});
   // ... and delivers in order once it has it; a duplicate in the answer changes nothing.
@@ -500,12 +503,52 @@ TEST_CASE("room answers a catchup with what its history has beyond the asker's c
   REQUIRE(missed->size() == 2);
   CHECK((*missed)[0].text == "two");
   CHECK((*missed)[1].text == "three");
-  // A new node (knowing none of our origins) gets no old messages as new ones.
+  // A new node (knowing none of our origins) gets all we have of them.
   missed.reset();
   for (int i = 0; i < 5 && !missed; ++i)
-    missed = answer({{"node3@127.0.0.1", {1, 5}}});
+    missed = answer({});
   REQUIRE(missed);
-  CHECK(missed->empty());
+  CHECK(missed->size() == 3);
+}
+
+TEST_CASE("room gives the past of an origin it never heard of only to sessions that want history") {
+  fixture f;
+  caf::scoped_actor live{f.sys};    // the tutorial's plain stream: from now on
+  caf::scoped_actor paged{f.sys};   // a JSON page: recent history, then live
+  caf::scoped_actor resumed{f.sys}; // a stream resuming at a position
+  live->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(live));
+  paged->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(paged), uint64_t{50});
+  resumed->send(f.room_actor, resume_atom::value, caf::actor_cast<caf::actor>(resumed),
+                stream_clock{{"node2@127.0.0.1", {3, 1}}});
+  paged->receive([](history_atom, const std::vector<chat_message>&) {}, caf::after(2s) >> [] {});
+  resumed->receive(
+    [](history_atom, const std::vector<chat_message>&, const std::vector<stream_gap>&) {},
+    caf::after(2s) >> [] {});
+  linked_peer peer(f.sys, f.room_actor);
+  // This new node asks the peer for everything, as it knows nothing yet.
+  auto have = peer.next_catchup();
+  REQUIRE(have);
+  CHECK(have->empty());
+  peer.gate->send(f.room_actor, backfill_atom::value, std::string("node2@127.0.0.1"),
+                  std::vector<chat_message>{from_node2(1), from_node2(2)},
+                  std::vector<stream_gap>{});
+  for (auto* session : {&paged, &resumed}) {
+    std::vector<uint64_t> seqs;
+    while (auto got = next_delivery(*session)) {
+      seqs.push_back(got->seq);
+      if (seqs.size() == 2)
+        break;
+    }
+    CHECK(seqs == std::vector<uint64_t>{1, 2}); // the resumed one skips what it had itself
+  }
+  CHECK(nothing_more(live));
+  // From then on the origin is known: its messages are live for everyone.
+  peer.deliver(f.room_actor, 3);
+  for (auto* session : {&live, &paged, &resumed}) {
+    auto got = next_delivery(*session);
+    REQUIRE(got);
+    CHECK(got->seq == 3);
+  }
 }
 
 } // namespace watercooler

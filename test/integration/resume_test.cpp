@@ -191,3 +191,38 @@ TEST_CASE("--heartbeat takes a number of seconds") {
 }
 
 } // namespace watercooler::integration
+
+namespace watercooler::integration {
+
+TEST_CASE("a stream resumed on a restarted node gets what it missed while the node was down") {
+  sandbox sb;
+  auto [first, second] = start_two_nodes(sb);
+  INFO(describe({&first, &second}));
+  std::string last_id;
+  {
+    sse_stream watch2(second.port());
+    require_flow(first, watch2, in(30s));
+    sse_stream stream(second.port(), false, 10s, "/listen?format=json");
+    REQUIRE(publish(first.port(), "before") == 303);
+    auto seen = read_until(stream, true, "before", &last_id);
+    REQUIRE(!seen.empty());
+  } // the browser's node dies
+  REQUIRE(!last_id.empty());
+  second.kill(9);
+  sse_stream watch1(first.port());
+  for (auto text : {"while down 1", "while down 2"})
+    REQUIRE(publish(first.port(), text) == 303);
+  REQUIRE(watch1.wait_for("while down 2", in(15s)));
+  second.start(); // new incarnation, empty history: it catches up from node1 when they link
+  second.require_ready();
+  sse_stream watch2(second.port());
+  require_flow(first, watch2, in(30s));
+
+  sse_stream resumed(second.port(), false, 10s, resume_path("json", last_id));
+  REQUIRE(publish(first.port(), "live") == 303);
+  auto missed = read_until(resumed, true, "live");
+  missed.erase(std::remove(missed.begin(), missed.end(), "gap"), missed.end());
+  CHECK(missed == std::vector<std::string>{"while down 1", "while down 2", "live"});
+}
+
+} // namespace watercooler::integration
