@@ -87,8 +87,8 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
   st.room = std::move(room);
   st.trusted = std::move(trusted_set);
   st.metrics = std::move(metrics);
-  // Anything else: a trusted peer's (deliver ...), (catchup ...) and (backfill ...) go to the
-  // room; the rest is dropped.
+  // Anything else: a trusted peer's (deliver ...), (catchup ...), (backfill ...) and
+  // (goodbye ...) go to the room; the rest is dropped.
   self->set_default_handler([=](caf::scheduled_actor*, caf::message_view& view) {
     auto msg = view.move_content_to_message();
     auto for_the_room = [&] {
@@ -96,7 +96,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
         return false;
       auto verb = msg.get_as<caf::atom_value>(0);
       return verb == deliver_atom::value || verb == catchup_atom::value
-             || verb == backfill_atom::value;
+             || verb == backfill_atom::value || verb == goodbye_atom::value;
     };
     if (trusted(self) && for_the_room()) {
       self->send(self->state.room, std::move(msg));

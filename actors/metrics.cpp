@@ -43,9 +43,19 @@ void node_metrics::peer_connected(const std::string& peer, const std::string& ad
   report.error.clear();
 }
 
+void node_metrics::peer_stopped(const std::string& peer) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& report = peer_entry(peer);
+  report.state = "stopped";
+  report.since_ms = now_us() / 1000;
+  report.rtt_us = -1;
+}
+
 void node_metrics::peer_lost(const std::string& peer, bool redialling) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto& report = peer_entry(peer);
+  if (report.state == "stopped")
+    return; // it said goodbye: its connection closing is no news
   report.state = redialling ? "reconnecting" : "down";
   report.since_ms = now_us() / 1000;
   report.rtt_us = -1;

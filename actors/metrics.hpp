@@ -46,7 +46,9 @@ struct node_metrics {
 
   // Per peer node: its state since when, round trip, messages forwarded to and received from it.
   void peer_connected(const std::string& peer, const std::string& address);
-  // Lost: "reconnecting" while the cluster redials it, else "down".
+  // The peer said goodbye: "stopped" until it connects again.
+  void peer_stopped(const std::string& peer);
+  // Lost: "reconnecting" while the cluster redials it, else "down" (or still "stopped").
   void peer_lost(const std::string& peer, bool redialling);
   // An attempt to reach a node that is not connected failed; shown until it connects.
   void peer_failed(const std::string& peer, const std::string& error);

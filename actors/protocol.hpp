@@ -50,6 +50,10 @@ using backfill_atom = caf::atom_constant<caf::atom("backfill")>;
 // in history order; `trimmed` are ranges our history no longer holds. Asked again each second
 // until answered: (catchup, string peer) from the room to itself.
 
+// room -> peer room (as our gate), when this node stops: the peer shows it as stopped, not
+// as lost, and keeps dialling it for when it comes back.
+using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>; // (goodbye, string node)
+
 // room -> itself: messages of (origin, incarnation) held back behind a gap are released, with a
 // gap event, if the missing ones have not come by then.
 using release_atom = caf::atom_constant<caf::atom("release")>;

@@ -389,9 +389,22 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
             [=](const caf::error&) { done(); });
       return *promise;
     },
-    // STOP: the node is going away; every stream ends with a reconnect hint.
+    // GOODBYE <node>: a peer stops; what we publish meanwhile it catches up on when back.
+    [=](goodbye_atom, const std::string& name) {
+      auto& st = self->state;
+      auto it = st.peers.find(name);
+      if (it == st.peers.end())
+        return;
+      self->demonitor(it->second);
+      st.peers.erase(it);
+      st.metrics->peer_stopped(name);
+      std::cerr << "watercooler: node " << name << " is stopping\n";
+    },
+    // STOP: the node is going away; peers are told, and every stream ends with a reconnect hint.
     [=](stop_atom) -> uint64_t {
       auto& st = self->state;
+      for (const auto& [name, peer_gate] : st.peers)
+        caf::send_as(st.gate, peer_gate, goodbye_atom::value, st.node);
       uint64_t ended = st.sessions.size();
       for (const auto& session : st.sessions) {
         self->demonitor(session);

@@ -261,7 +261,7 @@ const char* const inspect_json_schema_markdown =
 | `nodes[].peers` | array | Peer nodes as this node sees them; `[]` if none. |
 | `nodes[].peers[].name` | string | Peer node name, `name@host`. |
 | `nodes[].peers[].address` | string | `host:port` of the peer's distribution port; `""` until known. |
-| `nodes[].peers[].state` | string | `connected`; `reconnecting` (lost, being redialled); `down` (not reached yet, or lost and not redialled). |
+| `nodes[].peers[].state` | string | `connected`; `reconnecting` (lost, being redialled); `stopped` (it said goodbye when it stopped; being redialled); `down` (not reached yet, or lost and not redialled). |
 | `nodes[].peers[].since_ms` | integer | In that state since, ms since the Unix epoch; 0 if unknown. |
 | `nodes[].peers[].rtt_us` | integer | Last round trip to the peer (a ping every second), microseconds; `-1` if none answered. |
 | `nodes[].peers[].forwarded` | integer | Messages published on this node and sent to the peer. |

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "test/integration/harness.hpp"
 
@@ -64,6 +65,45 @@ TEST_CASE("a stopping node does not wait for a client that sends its request byt
   CHECK(code == 0);
   CHECK(ends(stream, in(10s)));
   CHECK(node.log().find("exiting without open requests") != std::string::npos);
+}
+
+TEST_CASE("a stopping node says goodbye: its peers show it stopped, not lost") {
+  sandbox sb;
+  temp_dir dir;
+  auto [first, second] = start_two_nodes(sb);
+  INFO(describe({&first, &second}));
+  sse_stream watch(first.port());
+  require_flow(second, watch, in(30s));
+  REQUIRE(::kill(second.pid(), SIGTERM) == 0);
+  CHECK(second.wait_exit(in(20s)) == 0);
+  auto deadline = in(20s);
+  while (first.log().find("node node2@127.0.0.1 is stopping") == std::string::npos
+         && clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  CHECK(first.log().find("node node2@127.0.0.1 is stopping") != std::string::npos);
+  CHECK(first.log().find("lost node node2@127.0.0.1") == std::string::npos);
+  // If node2 served the port mapper, lookups fail until node1 has taken it over: retry.
+  std::string state;
+  std::string last_output;
+  for (auto until = in(20s); state != "stopped" && clock::now() < until;) {
+    auto run = run_process(
+      {WATERCOOLER_BINARY, "--inspect", "node1@127.0.0.1", "--only", "--json"},
+      {{"ERL_EPMD_PORT", std::to_string(sb.epmd_port())}, {"HOME", sb.dir().path()}}, dir, 30s);
+    last_output = run.out + run.err;
+    auto doc = nlohmann::json::parse(run.out, nullptr, false);
+    if (run.exit_code != 0 || doc.is_discarded())
+      continue;
+    for (const auto& peer : doc["nodes"][0]["peers"])
+      if (peer["name"] == "node2@127.0.0.1")
+        state = peer["state"];
+  }
+  INFO("last --inspect: ", last_output);
+  CHECK(state == "stopped");
+  // It is still a member: started again, it is back and caught up.
+  second.start();
+  second.require_ready();
+  sse_stream back(second.port());
+  require_flow(first, back, in(30s));
 }
 
 TEST_CASE("a second stop signal exits at once") {
