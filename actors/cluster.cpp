@@ -47,10 +47,13 @@ std::string connect_failure(caf::actor_system& system, const caf::error& err, bo
   auto text = "cannot connect: " + error_text(system, err);
   // A TLS handshake that fails, or TLS meeting plain BASP, ends the connection before CAF's own
   // handshake: CAF cannot tell which it was.
+  // Which of the two CAF reports depends on when the other side hangs up (both were seen).
+  constexpr const char* tls_hint =
+    "TLS handshake failed: a certificate was refused, or the node does not use --dist-tls)";
   if (err == caf::sec::disconnect_during_handshake)
-    text += tls ? " (TLS handshake failed: a certificate was refused, or the node does not use "
-                  "--dist-tls)"
-                : " (the node may use --dist-tls)";
+    text += tls ? std::string(" (") + tls_hint : " (the node may use --dist-tls)";
+  else if (tls && err == caf::sec::cannot_connect_to_node)
+    text += std::string(" (the node is down, or the ") + tls_hint;
   return text;
 }
 

@@ -304,7 +304,7 @@ TEST_CASE("a plain node and a --dist-tls node do not join, and both keep serving
   plain.require_ready();
 
   auto error = wait_peer_error(sb, keys, node1, node2, "TLS handshake failed");
-  CHECK(contains(error, "(TLS handshake failed: a certificate was refused, or the node does not "
+  CHECK(contains(error, "TLS handshake failed: a certificate was refused, or the node does not "
                         "use --dist-tls)"));
   CHECK(wait_log(plain, "waiting for node node1@127.0.0.1: cannot connect: "));
   CHECK(contains(plain.log(), "(the node may use --dist-tls)"));
