@@ -47,6 +47,15 @@ void room_state::remember(chat_message message) {
   if (history.size() == history_capacity)
     history.pop_front();
   history.push_back(std::move(message));
+  forget_old(now_us());
+}
+
+void room_state::forget_old(int64_t now) {
+  if (history_age.count() == 0)
+    return;
+  auto cutoff = now - std::chrono::duration_cast<std::chrono::microseconds>(history_age).count();
+  while (!history.empty() && history.front().published_us < cutoff)
+    history.pop_front();
 }
 
 std::vector<chat_message> room_state::recent(uint64_t max) const {
@@ -81,11 +90,12 @@ constexpr int max_catchup_asks = 5;
 } // namespace
 
 caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
-                   std::shared_ptr<node_metrics> metrics, std::size_t history_capacity) {
+                   std::shared_ptr<node_metrics> metrics, history_limits limits) {
   self->state.node = std::move(node);
   self->state.incarnation = incarnation;
   self->state.metrics = std::move(metrics);
-  self->state.history_capacity = history_capacity;
+  self->state.history_capacity = limits.count;
+  self->state.history_age = limits.age;
   self->set_down_handler([=](const caf::down_msg& msg) {
     self->state.forget_session(msg.source);
     auto peer = self->state.forget_peer(msg.source);
@@ -170,6 +180,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   };
   auto answer_catchup = [=](const caf::actor& peer_gate, const stream_clock& have) {
     auto& st = self->state;
+    st.forget_old(now_us());
     auto plan = st.catchup(have);
     caf::send_as(st.gate, peer_gate, backfill_atom::value, st.node, std::move(plan.replay),
                  std::move(plan.gaps));
@@ -224,6 +235,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     },
     // JOIN <session> <replay>: the recent history first, then every live message.
     [=](join_atom, const caf::actor& session, uint64_t replay) {
+      self->state.forget_old(now_us());
       self->send(session, history_atom::value, self->state.recent(replay));
       self->state.wants_history.insert(session.address());
       self->monitor(session);
@@ -232,6 +244,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     // RESUME <session> <clock>: what the clock misses of the history first, then every live
     // message.
     [=](resume_atom, const caf::actor& session, const stream_clock& clock) {
+      self->state.forget_old(now_us());
       auto plan = self->state.resume(clock);
       self->send(session, history_atom::value, std::move(plan.replay), std::move(plan.gaps));
       self->state.wants_history.insert(session.address());
@@ -256,7 +269,10 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->delayed_send(self, std::chrono::seconds(seconds), tick_atom::value);
     },
     // HISTORY <max>
-    [=](history_atom, uint64_t max) { return self->state.recent(max); },
+    [=](history_atom, uint64_t max) {
+      self->state.forget_old(now_us());
+      return self->state.recent(max);
+    },
     // LEAVE <session>
     [=](leave_atom, const caf::actor& session) {
       self->demonitor(session);

@@ -38,6 +38,7 @@ struct room_state {
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
   std::deque<chat_message> history; // the latest delivered messages of every origin, oldest first
   std::size_t history_capacity = 0;
+  std::chrono::seconds history_age{0}; // older messages leave the history; 0: no age limit
   std::shared_ptr<node_metrics> metrics;
   uint64_t heartbeat_seconds = 0; // 0: no heartbeats
   node_report facts;              // from (about): ports, version, start time
@@ -47,8 +48,10 @@ struct room_state {
   // Returns the name of the peer whose room `who` was, or "" when it was none.
   std::string forget_peer(const caf::actor_addr& who);
   bool add_peer(const std::string& peer, const caf::actor& peer_room);
-  // Keeps `message` in the history, dropping the oldest beyond the capacity.
+  // Keeps `message` in the history, dropping the oldest beyond the capacity or age.
   void remember(chat_message message);
+  // Drops messages published longer than history_age before `now_us` from the history's front.
+  void forget_old(int64_t now_us);
   // The last `max` messages of the history, oldest first.
   std::vector<chat_message> recent(uint64_t max) const;
   // What a stream resuming at `clock` gets: the history it has not seen, and its gaps.
@@ -62,7 +65,13 @@ struct room_state {
 
 constexpr std::size_t default_history = 1000;
 
+// How much the room remembers: at most `count` messages, none older than `age` (0: any age).
+struct history_limits {
+  std::size_t count = default_history;
+  std::chrono::seconds age{600};
+};
+
 caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
-                   std::shared_ptr<node_metrics> metrics, std::size_t history_capacity);
+                   std::shared_ptr<node_metrics> metrics, history_limits limits);
 
 } // namespace watercooler

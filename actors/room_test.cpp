@@ -2,6 +2,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -56,7 +57,7 @@ struct fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
-  caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics, std::size_t{5});
+  caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics, history_limits{5});
 
   ~fixture() {
     caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
@@ -549,6 +550,33 @@ TEST_CASE("room gives the past of an origin it never heard of only to sessions t
     REQUIRE(got);
     CHECK(got->seq == 3);
   }
+}
+
+} // namespace watercooler
+
+namespace watercooler {
+
+TEST_CASE("room forgets messages older than its history age") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto metrics = std::make_shared<node_metrics>();
+  auto room_actor =
+    sys.spawn(room, "node1@127.0.0.1", 7, metrics, history_limits{100, std::chrono::seconds(1)});
+  caf::scoped_actor self{sys};
+  auto history_size = [&] {
+    size_t n = 0;
+    self->request(room_actor, 2s, history_atom::value, uint64_t{100})
+      .receive([&](const std::vector<chat_message>& h) { n = h.size(); },
+               [&](const caf::error&) { FAIL("no answer"); });
+    return n;
+  };
+  for (auto text : {"one", "two"})
+    self->request(room_actor, 2s, publish_atom::value, std::string(), std::string(text))
+      .receive([](uint64_t, uint64_t) {}, [&](const caf::error&) { FAIL("no answer"); });
+  CHECK(history_size() == 2);
+  std::this_thread::sleep_for(1500ms); // older than the age whatever the machine's load
+  CHECK(history_size() == 0);
+  caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
 }
 
 } // namespace watercooler

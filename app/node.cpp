@@ -182,7 +182,8 @@ int run_node(const options& opts) {
   caf::actor_system system{cfg};
   node_actors actors; // stopped before the actor system goes away
   auto metrics = std::make_shared<node_metrics>();
-  actors.room = system.spawn(room, node, new_incarnation(), metrics, opts.history);
+  actors.room = system.spawn(room, node, new_incarnation(), metrics,
+                             history_limits{opts.history, std::chrono::seconds(opts.history_age)});
   caf::anon_send(actors.room, heartbeat_atom::value, uint64_t{opts.heartbeat_seconds});
   uint16_t dist = 0;
   if (name) {

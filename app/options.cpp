@@ -206,6 +206,14 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!count)
         return usage_error{"--history " + *v + " is not a number of messages (0 to 1000000)"};
       opts.history = static_cast<std::size_t>(*count);
+    } else if (flag == "--history-age") {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto seconds = parse_unsigned(*v, 604800);
+      if (!seconds)
+        return usage_error{"--history-age " + *v + " is not a number of seconds (0 to 604800)"};
+      opts.history_age = static_cast<unsigned>(*seconds);
     } else if (flag == "--heartbeat") {
       auto v = value();
       if (!v)
@@ -297,6 +305,8 @@ Options:
   --publish-burst N     messages a client address may publish at once (default 30).
   --history N           recent messages the node keeps (default 1000); a page opens with the
                         last 50 of them; a reconnecting stream gets what it missed from them.
+  --history-age SECONDS messages older than this leave the history (default 600; 0 keeps
+                        them until --history pushes them out).
   --heartbeat SECONDS   write a comment line on every event stream this often (default 15;
                         0 never), so proxies keep idle streams and dead clients are found.
   --stream-queue N      events a stream's client may fall behind by (default 1000) ...

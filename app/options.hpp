@@ -27,6 +27,7 @@ struct options {
   unsigned publish_burst = default_publish_burst; // --publish-burst: at once per address
   unsigned read_timeout = default_read_timeout;   // --read-timeout: seconds for a whole request
   std::size_t history = 1000;      // --history: messages the room keeps for new streams
+  unsigned history_age = 600;      // --history-age: seconds a message stays in the history
   unsigned heartbeat_seconds = 15; // --heartbeat: comment line on every stream; 0: none
   std::size_t stream_queue = 1000; // --stream-queue: events a client may lag
   std::size_t stream_queue_bytes = 1024 * 1024; // --stream-queue-bytes: bytes a client may lag

@@ -45,7 +45,7 @@ struct web_node {
 
   explicit web_node(stream_limits limits = {}, std::size_t max_streams = 0)
       : sys(with_middleman(cfg)), streams(std::make_shared<stream_slots>(max_streams)) {
-    room_actor = sys.spawn(room, "nonode@nohost", 1, metrics, default_history);
+    room_actor = sys.spawn(room, "nonode@nohost", 1, metrics, history_limits{});
     auto context = std::make_shared<web_context>();
     context->system = &sys;
     context->room = room_actor;

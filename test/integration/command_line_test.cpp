@@ -84,6 +84,7 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     {"--erl without -config FILE", {"--erl", "-config"}, "-config"},
     {"a missing config file", {"--name", "node1@127.0.0.1", "--config", missing}, "missing.config"},
     {"a stream queue of no events", {"--stream-queue", "0"}, "--stream-queue 0"},
+    {"a history age that is not a number", {"--history-age", "10m"}, "--history-age 10m"},
     {"a stream queue under 1 KiB", {"--stream-queue-bytes", "512"}, "--stream-queue-bytes 512"},
     {"a header limit below 1024 bytes", {"--max-header", "100"}, "--max-header 100"},
     {"a message limit of 0", {"--max-message", "0"}, "--max-message 0"},
