@@ -1,6 +1,7 @@
 // Parsing of argv and the environment into options; every mistake becomes a usage_error.
 #include "app/options.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
@@ -30,6 +31,42 @@ std::optional<uint16_t> parse_port(const std::string& text) {
     return std::nullopt;
   return static_cast<uint16_t>(*value);
 }
+
+// Flags that take a whole number in [min, max]; `what` names the unit in the error.
+struct number_flag {
+  const char* flag;
+  uint64_t min;
+  uint64_t max;
+  const char* what;
+  void (*set)(options&, uint64_t);
+};
+
+const number_flag number_flags[] = {
+  {"--max-body", 1, 1ull << 30, "a size in bytes",
+   [](options& o, uint64_t n) { o.max_body = static_cast<std::size_t>(n); }},
+  {"--max-header", 1024, 1ull << 20, "a size in bytes",
+   [](options& o, uint64_t n) { o.max_header = static_cast<std::size_t>(n); }},
+  {"--max-message", 1, 1ull << 30, "a number of characters",
+   [](options& o, uint64_t n) { o.max_message = static_cast<std::size_t>(n); }},
+  {"--max-streams", 0, 1000000, "a number of streams",
+   [](options& o, uint64_t n) { o.max_streams = static_cast<std::size_t>(n); }},
+  {"--read-timeout", 1, 3600, "a number of seconds",
+   [](options& o, uint64_t n) { o.read_timeout = static_cast<unsigned>(n); }},
+  {"--history", 0, 1000000, "a number of messages",
+   [](options& o, uint64_t n) { o.history = static_cast<std::size_t>(n); }},
+  {"--history-age", 0, 604800, "a number of seconds",
+   [](options& o, uint64_t n) { o.history_age = static_cast<unsigned>(n); }},
+  {"--heartbeat", 0, 3600, "a number of seconds",
+   [](options& o, uint64_t n) { o.heartbeat_seconds = static_cast<unsigned>(n); }},
+  {"--stream-queue", 1, 1000000, "a number of events",
+   [](options& o, uint64_t n) { o.stream_queue = static_cast<std::size_t>(n); }},
+  {"--stream-queue-bytes", 1024, 1ull << 30, "a size in bytes",
+   [](options& o, uint64_t n) { o.stream_queue_bytes = static_cast<std::size_t>(n); }},
+  {"--publish-rate", 0, 1000000, "a number of messages",
+   [](options& o, uint64_t n) { o.publish_rate = static_cast<unsigned>(n); }},
+  {"--publish-burst", 1, 1000000, "a number of messages",
+   [](options& o, uint64_t n) { o.publish_burst = static_cast<unsigned>(n); }},
+};
 
 } // namespace
 
@@ -68,6 +105,20 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       return std::nullopt;
     };
     auto missing = [&] { return usage_error{"option " + flag + " needs a value"}; };
+    auto number = std::find_if(std::begin(number_flags), std::end(number_flags),
+                               [&](const number_flag& f) { return flag == f.flag; });
+    if (number != std::end(number_flags)) {
+      auto v = value();
+      if (!v)
+        return missing();
+      auto n = parse_unsigned(*v, number->max);
+      if (!n || *n < number->min)
+        return usage_error{flag + " " + *v + " is not " + number->what + " ("
+                           + std::to_string(number->min) + " to " + std::to_string(number->max)
+                           + ")"};
+      number->set(opts, *n);
+      continue;
+    }
     if (flag == "--help" || flag == "-h") {
       opts.help = true;
     } else if (flag == "--version") {
@@ -147,98 +198,6 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (!v || v->empty())
         return missing();
       opts.state_dir = *v;
-    } else if (flag == "--max-body") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto bytes = parse_unsigned(*v, 1ull << 30);
-      if (!bytes || *bytes == 0)
-        return usage_error{"--max-body " + *v + " is not a size in bytes (1 to 1073741824)"};
-      opts.max_body = static_cast<std::size_t>(*bytes);
-    } else if (flag == "--max-header") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto bytes = parse_unsigned(*v, 1ull << 20);
-      if (!bytes || *bytes < 1024)
-        return usage_error{"--max-header " + *v + " is not a size in bytes (1024 to 1048576)"};
-      opts.max_header = static_cast<std::size_t>(*bytes);
-    } else if (flag == "--max-message") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto chars = parse_unsigned(*v, 1ull << 30);
-      if (!chars || *chars == 0)
-        return usage_error{"--max-message " + *v
-                           + " is not a number of characters (1 to 1073741824)"};
-      opts.max_message = static_cast<std::size_t>(*chars);
-    } else if (flag == "--max-streams") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto count = parse_unsigned(*v, 1000000);
-      if (!count)
-        return usage_error{"--max-streams " + *v + " is not a number of streams (0 to 1000000)"};
-      opts.max_streams = static_cast<std::size_t>(*count);
-    } else if (flag == "--publish-rate" || flag == "--publish-burst") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto count = parse_unsigned(*v, 1000000);
-      bool burst = flag == "--publish-burst";
-      if (!count || (burst && *count == 0))
-        return usage_error{flag + " " + *v + " is not a number of messages (" + (burst ? "1" : "0")
-                           + " to 1000000)"};
-      (burst ? opts.publish_burst : opts.publish_rate) = static_cast<unsigned>(*count);
-    } else if (flag == "--read-timeout") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto seconds = parse_unsigned(*v, 3600);
-      if (!seconds || *seconds == 0)
-        return usage_error{"--read-timeout " + *v + " is not a number of seconds (1 to 3600)"};
-      opts.read_timeout = static_cast<unsigned>(*seconds);
-    } else if (flag == "--history") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto count = parse_unsigned(*v, 1000000);
-      if (!count)
-        return usage_error{"--history " + *v + " is not a number of messages (0 to 1000000)"};
-      opts.history = static_cast<std::size_t>(*count);
-    } else if (flag == "--history-age") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto seconds = parse_unsigned(*v, 604800);
-      if (!seconds)
-        return usage_error{"--history-age " + *v + " is not a number of seconds (0 to 604800)"};
-      opts.history_age = static_cast<unsigned>(*seconds);
-    } else if (flag == "--heartbeat") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto seconds = parse_unsigned(*v, 3600);
-      if (!seconds)
-        return usage_error{"--heartbeat " + *v + " is not a number of seconds (0 to 3600)"};
-      opts.heartbeat_seconds = static_cast<unsigned>(*seconds);
-    } else if (flag == "--stream-queue") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto count = parse_unsigned(*v, 1000000);
-      if (!count || *count == 0)
-        return usage_error{"--stream-queue " + *v + " is not a number of events (1 to 1000000)"};
-      opts.stream_queue = static_cast<std::size_t>(*count);
-    } else if (flag == "--stream-queue-bytes") {
-      auto v = value();
-      if (!v)
-        return missing();
-      auto bytes = parse_unsigned(*v, 1ull << 30);
-      if (!bytes || *bytes < 1024)
-        return usage_error{"--stream-queue-bytes " + *v
-                           + " is not a size in bytes (1024 to 1073741824)"};
-      opts.stream_queue_bytes = static_cast<std::size_t>(*bytes);
     } else {
       return usage_error{"unknown option " + arg + " (see --help)"};
     }
