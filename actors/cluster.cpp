@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/handshake.hpp"
+#include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
@@ -208,7 +209,7 @@ void report(cluster_actor self, const std::string& name, const std::string& erro
     return;
   last = error;
   if (!error.empty())
-    std::cerr << "watercooler: waiting for node " << name << ": " << error << '\n';
+    log_line("waiting for node ", name, ": ", error);
 }
 
 // The link for `name` is up: tell the room and meet the node's peers.

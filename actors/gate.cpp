@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "actors/handshake.hpp"
+#include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 
@@ -67,8 +68,8 @@ void refuse(gate_actor self, const std::string& what) {
   auto n = ++self->state.refused;
   ++self->state.metrics->dropped;
   if (n <= 10 || n % 1000 == 0)
-    std::cerr << "watercooler: gate refused " << what << " from "
-              << caf::to_string(sender_node(self)) << " (" << n << " refused so far)\n";
+    log_line("gate refused ", what, " from ", caf::to_string(sender_node(self)), " (", n,
+             " refused so far)");
 }
 
 using hello_answer = caf::result<bool, std::string, std::string, std::vector<std::string>>;
@@ -134,7 +135,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       else if (!their_gate || their_gate.node() != node)
         why = "the gate is not on the greeting node";
       if (!why.empty()) {
-        std::cerr << "watercooler: refused node " << from.substr(0, 80) << ": " << why << '\n';
+        log_line("refused node ", from.substr(0, 80), ": ", why);
         return hello_answer(false, why, std::string(), std::vector<std::string>());
       }
       s.trusted->add(node);
@@ -165,8 +166,8 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       if (!same_proof(
             prove(s.config.cookie, proof_role::inspect, challenge, "inspect", s.config.node),
             proof)) {
-        std::cerr << "watercooler: refused an inspection from " << caf::to_string(sender_node(self))
-                  << ": wrong cookie\n";
+        log_line("refused an inspection from ", caf::to_string(sender_node(self)),
+                 ": wrong cookie");
         return refusal("wrong cookie");
       }
       return self->delegate(s.room, inspect_atom::value);

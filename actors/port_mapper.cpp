@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/log.hpp"
 #include "actors/protocol.hpp"
 
 namespace watercooler {
@@ -146,7 +147,7 @@ int connect_tcp(const std::string& host, uint16_t port, steady::time_point deadl
 }
 
 void log_line(const std::string& text) {
-  std::cerr << ("watercooler: port mapper: " + text + "\n") << std::flush;
+  ::watercooler::log_line("port mapper: ", text);
 }
 
 std::string where(const port_mapper_config& cfg) {

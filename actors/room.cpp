@@ -5,6 +5,7 @@
 #include <iostream>
 #include <set>
 
+#include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 
@@ -100,13 +101,13 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     self->state.forget_session(msg.source);
     auto peer = self->state.forget_peer(msg.source);
     if (!peer.empty())
-      std::cerr << "watercooler: lost node " << peer << '\n';
+      log_line("lost node ", peer);
   });
   // Peers are other programs: a message of the wrong shape is reported and dropped.
   self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
     ++self->state.metrics->dropped;
-    std::cerr << "watercooler: " << who->name() << " dropped an unexpected message "
-              << message_text(who->system(), msg.copy_content_to_message()).substr(0, 200) << '\n';
+    log_line(who->name(), " dropped an unexpected message ",
+             message_text(who->system(), msg.copy_content_to_message()).substr(0, 200));
     return refuse_quietly(who);
   });
   self->set_error_handler([](caf::error&) {}); // e.g. a peer's gate refusing what we sent
@@ -154,8 +155,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto& last = st.seen[key];
     from = std::max(from, last + 1);
     if (to >= from) {
-      std::cerr << "watercooler: messages " << from << " to " << to << " of " << key.first
-                << " are lost to this node\n";
+      log_line("messages ", from, " to ", to, " of ", key.first, " are lost to this node");
       auto gap = std::vector<stream_gap>{{key.first, key.second, from, to}};
       for (const auto& session : st.sessions)
         self->send(session, history_atom::value, std::vector<chat_message>{}, gap);
@@ -216,7 +216,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   auto adopt = [=](const std::string& name, const caf::actor& peer_gate) {
     if (self->state.add_peer(name, peer_gate)) {
       self->monitor(peer_gate);
-      std::cerr << "watercooler: connected to node " << name << '\n';
+      log_line("connected to node ", name);
       // After a partition or a restart: each side asks the other for what it missed.
       self->state.unanswered_asks.erase(name);
       ask_for_what_we_miss(name);
@@ -304,8 +304,8 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       // would make those ids unreadable when browsers resume with them.
       if (!is_node_name(origin)) {
         ++self->state.metrics->dropped;
-        std::cerr << "watercooler: room dropped a message from origin '" << origin.substr(0, 80)
-                  << "', not a node name\n";
+        log_line("room dropped a message from origin '", origin.substr(0, 80),
+                 "', not a node name");
         return;
       }
       self->state.metrics->received_from(origin);
@@ -414,7 +414,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->demonitor(it->second);
       st.peers.erase(it);
       st.metrics->peer_stopped(name);
-      std::cerr << "watercooler: node " << name << " is stopping\n";
+      log_line("node ", name, " is stopping");
     },
     // STOP: the node is going away; peers are told, and every stream ends with a reconnect hint.
     [=](stop_atom) -> uint64_t {

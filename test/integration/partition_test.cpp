@@ -201,7 +201,9 @@ TEST_CASE("after a partition heals, both sides' listeners have every message exa
 
   REQUIRE(net.cut());
   // Both sides notice (no FIN crosses a cut link: the heartbeat times out).
-  REQUIRE(logged(first, "lost node " + node2, in(60s)));
+  REQUIRE(logged(first, "waiting for node " + node2 + ": connection lost", in(60s)));
+  REQUIRE(logged(second, "waiting for node " + node1 + ": connection lost", in(60s)));
+  REQUIRE(logged(first, "lost node " + node2, in(60s))); // the room forwards to it no more
   REQUIRE(logged(second, "lost node " + node1, in(60s)));
   // Both keep serving their own side.
   std::vector<std::string> from1, from2;
