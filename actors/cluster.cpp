@@ -213,8 +213,10 @@ void report(cluster_actor self, const std::string& name, const std::string& erro
 }
 
 // The link for `name` is up: tell the room and meet the node's peers.
+// `we_dialled`: our link's hello was accepted, so the node trusts us already (when it dialled
+// us, it does once its own link has checked our answer).
 void adopt(cluster_actor self, const std::string& name, const std::string& address,
-           const caf::actor& peer_gate, const std::vector<std::string>& peers) {
+           const caf::actor& peer_gate, const std::vector<std::string>& peers, bool we_dialled) {
   auto& s = self->state;
   auto& entry = s.links[name];
   entry.up = true;
@@ -222,7 +224,7 @@ void adopt(cluster_actor self, const std::string& name, const std::string& addre
   entry.address = address;
   report(self, name, "");
   s.metrics->peer_connected(name, address);
-  self->send(s.room, peer_atom::value, name, peer_gate, s.gate);
+  self->send(s.room, peer_atom::value, name, peer_gate, s.gate, we_dialled);
   for (const auto& peer : peers) // mesh: meet the peers of our peers
     if (peer != s.config.node && s.wanted.insert(peer).second)
       s.learned.insert(peer);
@@ -298,7 +300,7 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
       auto it = s.links.find(name);
       if (it == s.links.end() || it->second.link.address() != self->current_sender())
         return; // a link replaced meanwhile
-      adopt(self, name, address, peer_gate, peers);
+      adopt(self, name, address, peer_gate, peers, true);
     },
     // PEER <name> <address> <gate>: a node dialled our gate and passed the handshake. Answers
     // with our other peers.
@@ -321,7 +323,7 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
                                     peer_gate, s.metrics, s.config.handshake_timeout);
       s.links[name].link = link;
       s.trusted->add(peer_gate.node()); // the gate trusted it; the link keeps it so
-      adopt(self, name, address, peer_gate, {});
+      adopt(self, name, address, peer_gate, {}, false);
       return others;
     },
     // TICK: from the dialer thread every round; pings each peer once per ping_interval.

@@ -76,8 +76,8 @@ using up_atom = caf::atom_constant<caf::atom("up")>;
 // (up, string name, string address, actor gate, vector<string> its peers)
 using peer_atom = caf::atom_constant<caf::atom("peer")>;
 // gate -> cluster: (peer, string name, string address, actor gate) -> vector<string> peers
-// cluster -> room: (peer, string name, actor gate, actor our gate): forward what is published
-// here to that gate, sent as from ours.
+// cluster -> room: (peer, string name, actor gate, actor our gate, bool we_dialled): forward
+// what is published here to that gate, sent as from ours.
 
 // dialer thread -> cluster -> links -> peer gates: a round trip every second, for --inspect.
 using tick_atom = caf::atom_constant<caf::atom("tick")>; // (tick)

@@ -172,6 +172,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     auto have = st.clock();
     if (it == st.peers.end())
       return;
+    st.asked.insert(peer);
     caf::send_as(st.gate, it->second, catchup_atom::value, st.node, have);
     if (st.unanswered_asks[peer]++ < max_catchup_asks)
       self->delayed_send(self, std::chrono::seconds(1), catchup_atom::value, peer);
@@ -213,19 +214,24 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->delayed_send(self, st.hold_timeout, release_atom::value, key.first, key.second);
     }
   };
-  auto adopt = [=](const std::string& name, const caf::actor& peer_gate) {
-    if (self->state.add_peer(name, peer_gate)) {
+  auto adopt = [=](const std::string& name, const caf::actor& peer_gate, bool trusted_there) {
+    auto& st = self->state;
+    if (st.add_peer(name, peer_gate)) {
       self->monitor(peer_gate);
       log_line("connected to node ", name);
-      // After a partition or a restart: each side asks the other for what it missed.
-      self->state.unanswered_asks.erase(name);
-      ask_for_what_we_miss(name);
-      auto& unanswered = self->state.unanswered;
-      if (auto it = unanswered.find(name); it != unanswered.end()) {
+      st.unanswered_asks.erase(name);
+      st.asked.erase(name);
+      if (auto it = st.unanswered.find(name); it != st.unanswered.end()) {
         answer_catchup(peer_gate, it->second);
-        unanswered.erase(it);
+        st.unanswered.erase(it);
+        trusted_there = true; // it asked: it trusts us
       }
     }
+    // After a partition or a restart each side asks the other for what it missed. A node that
+    // dialled us may not trust us yet: it asks first, and we ask back then. (Both may dial at
+    // once: the second report of the same link can be the one that says we dialled.)
+    if (trusted_there && st.asked.count(name) == 0)
+      ask_for_what_we_miss(name);
   };
   return {
     // JOIN <session>
@@ -315,10 +321,13 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     [=](catchup_atom, const std::string& asker, const stream_clock& have) {
       auto& st = self->state;
       auto it = st.peers.find(asker);
-      if (it == st.peers.end())
+      if (it == st.peers.end()) {
         st.unanswered[asker] = have; // its link reached us before ours reached it
-      else
-        answer_catchup(it->second, have);
+        return;
+      }
+      answer_catchup(it->second, have);
+      if (st.asked.count(asker) == 0) // it trusts us: it asked
+        ask_for_what_we_miss(asker);
     },
     // CATCHUP <peer>: to ourselves; ask again if it has not answered.
     [=](catchup_atom, const std::string& peer) {
@@ -354,11 +363,12 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
         return;
       give_up({origin, inc}, 1, it->second.begin()->first - 1);
     },
-    // PEER <name> <gate> <via>: the cluster linked this node (it passed the cookie handshake);
-    // messages for it go to its gate, sent as our gate `via`.
-    [=](peer_atom, const std::string& name, const caf::actor& peer_gate, const caf::actor& via) {
+    // PEER <name> <gate> <via> <we_dialled>: the cluster linked this node (it passed the cookie
+    // handshake); messages for it go to its gate, sent as our gate `via`.
+    [=](peer_atom, const std::string& name, const caf::actor& peer_gate, const caf::actor& via,
+        bool we_dialled) {
       self->state.gate = via;
-      adopt(name, peer_gate);
+      adopt(name, peer_gate, we_dialled);
     },
     // ABOUT <facts> <others>
     [=](about_atom, const node_report& facts, const std::vector<caf::actor>& others) {

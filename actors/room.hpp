@@ -33,6 +33,7 @@ struct room_state {
   std::map<std::pair<std::string, uint64_t>, std::map<uint64_t, chat_message>> held;
   std::map<std::string, stream_clock> unanswered; // catchups from peers not linked yet
   std::map<std::string, int> unanswered_asks;     // our catchups a peer has not answered yet
+  std::set<std::string> asked;                    // peers asked since they linked up
   std::chrono::milliseconds hold_timeout{3000};
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message

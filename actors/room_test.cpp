@@ -115,7 +115,7 @@ TEST_CASE("room forwards a local post once to each peer and never re-forwards a 
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
   caf::scoped_actor own_gate{f.sys};
   peer->send(f.room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
-             caf::actor_cast<caf::actor>(peer), caf::actor_cast<caf::actor>(own_gate));
+             caf::actor_cast<caf::actor>(peer), caf::actor_cast<caf::actor>(own_gate), true);
 
   SUBCASE("a local post reaches the peer once, with its author") {
     f.publish(session, "local", "alice");
@@ -382,9 +382,12 @@ struct linked_peer {
   caf::scoped_actor gate;     // the peer's gate, as this room sees it
   caf::scoped_actor own_gate; // ours, as which the room sends
 
-  linked_peer(caf::actor_system& sys, const caf::actor& room_actor) : gate(sys), own_gate(sys) {
+  // `we_dialled`: the room's node dialled the peer (so the peer trusts it already).
+  linked_peer(caf::actor_system& sys, const caf::actor& room_actor, bool we_dialled = true)
+      : gate(sys), own_gate(sys) {
     gate->send(room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
-               caf::actor_cast<caf::actor>(gate), caf::actor_cast<caf::actor>(own_gate));
+               caf::actor_cast<caf::actor>(gate), caf::actor_cast<caf::actor>(own_gate),
+               we_dialled);
   }
 
   void deliver(const caf::actor& room_actor, uint64_t seq) {
@@ -577,6 +580,25 @@ TEST_CASE("room forgets messages older than its history age") {
   std::this_thread::sleep_for(1500ms); // older than the age whatever the machine's load
   CHECK(history_size() == 0);
   caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
+}
+
+} // namespace watercooler
+
+namespace watercooler {
+
+TEST_CASE("room that was dialled waits for the peer's catchup, then asks back") {
+  fixture f;
+  linked_peer peer(f.sys, f.room_actor, false);
+  // The peer may not trust us yet: nothing is sent to it until it asks.
+  CHECK_FALSE(peer.next_catchup());
+  peer.gate->send(f.room_actor, catchup_atom::value, std::string("node2@127.0.0.1"),
+                  stream_clock{});
+  bool answered = false;
+  peer.gate->receive([&](backfill_atom, const std::string& from, const std::vector<chat_message>&,
+                         const std::vector<stream_gap>&) { answered = from == "node1@127.0.0.1"; },
+                     caf::after(2s) >> [] {});
+  CHECK(answered);
+  CHECK(peer.next_catchup());
 }
 
 } // namespace watercooler
