@@ -32,13 +32,13 @@ std::string room_state::forget_peer(const caf::actor_addr& who) {
   return {};
 }
 
-bool room_state::add_peer(const std::string& peer, const caf::actor& peer_room) {
-  if (peer == node || !peer_room)
+bool room_state::add_peer(const std::string& peer, const caf::actor& peer_gate) {
+  if (peer == node || !peer_gate)
     return false;
   auto& slot = peers[peer];
-  if (slot == peer_room)
+  if (slot == peer_gate)
     return false;
-  slot = peer_room;
+  slot = peer_gate;
   return true;
 }
 
@@ -87,6 +87,9 @@ namespace {
 constexpr std::size_t max_held = 1000;
 // A catchup is asked this many times, a second apart, before the peer is given up on.
 constexpr int max_catchup_asks = 5;
+// A node that dialled us asks us first, once it trusts us; if it has not within this time (both
+// nodes dialled at once and each kept the other's connection), we ask it.
+constexpr std::chrono::seconds ask_unasked_after{2};
 
 } // namespace
 
@@ -166,18 +169,20 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   };
   // Asks `peer` for what it has beyond our clock, and again every second until it answers (the
   // peer's gate drops what comes before it trusts us, and its link may come up after ours).
-  auto ask_for_what_we_miss = [=](const std::string& peer) {
+  // `again`: a reminder of the question already asked, sent only while it is unanswered.
+  auto ask_for_what_we_miss = [=](const std::string& peer, bool again = false) {
     auto& st = self->state;
     auto it = st.peers.find(peer);
-    auto have = st.clock();
     if (it == st.peers.end())
       return;
-    st.asked.insert(peer);
-    caf::send_as(st.gate, it->second, catchup_atom::value, st.node, have);
-    if (st.unanswered_asks[peer]++ < max_catchup_asks)
-      self->delayed_send(self, std::chrono::seconds(1), catchup_atom::value, peer);
-    else
-      st.unanswered_asks.erase(peer);
+    auto& ask = st.asks[peer];
+    if (!again)
+      ask = {};
+    else if (ask.answered || ask.sent >= max_catchup_asks)
+      return;
+    ++ask.sent;
+    caf::send_as(st.gate, it->second, catchup_atom::value, st.node, st.clock());
+    self->delayed_send(self, std::chrono::seconds(1), catchup_atom::value, peer);
   };
   auto answer_catchup = [=](const caf::actor& peer_gate, const stream_clock& have) {
     auto& st = self->state;
@@ -219,8 +224,7 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
     if (st.add_peer(name, peer_gate)) {
       self->monitor(peer_gate);
       log_line("connected to node ", name);
-      st.unanswered_asks.erase(name);
-      st.asked.erase(name);
+      st.asks.erase(name);
       if (auto it = st.unanswered.find(name); it != st.unanswered.end()) {
         answer_catchup(peer_gate, it->second);
         st.unanswered.erase(it);
@@ -228,10 +232,14 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       }
     }
     // After a partition or a restart each side asks the other for what it missed. A node that
-    // dialled us may not trust us yet: it asks first, and we ask back then. (Both may dial at
-    // once: the second report of the same link can be the one that says we dialled.)
-    if (trusted_there && st.asked.count(name) == 0)
+    // dialled us may not trust us yet: it asks first, and we ask back then; if it does not
+    // (both dialled at once, and each kept the other's connection), we ask all the same.
+    if (st.asks.count(name) != 0)
+      return;
+    if (trusted_there)
       ask_for_what_we_miss(name);
+    else
+      self->delayed_send(self, ask_unasked_after, catchup_atom::value, name);
   };
   return {
     // JOIN <session>
@@ -326,19 +334,17 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
         return;
       }
       answer_catchup(it->second, have);
-      if (st.asked.count(asker) == 0) // it trusts us: it asked
+      if (st.asks.count(asker) == 0) // it trusts us: it asked
         ask_for_what_we_miss(asker);
     },
-    // CATCHUP <peer>: to ourselves; ask again if it has not answered.
-    [=](catchup_atom, const std::string& peer) {
-      if (self->state.unanswered_asks.count(peer) != 0)
-        ask_for_what_we_miss(peer);
-    },
+    // CATCHUP <peer>: to ourselves; ask if we have not, again if it has not answered.
+    [=](catchup_atom, const std::string& peer) { ask_for_what_we_miss(peer, true); },
     // BACKFILL <from> <missed> <trimmed>: the answer; ranges the peer no longer holds are given
     // up.
     [=](backfill_atom, const std::string& from, const std::vector<chat_message>& missed,
         const std::vector<stream_gap>& trimmed) {
-      self->state.unanswered_asks.erase(from);
+      if (auto ask = self->state.asks.find(from); ask != self->state.asks.end())
+        ask->second.answered = true;
       for (const auto& gap : trimmed)
         if (gap.to != 0 && is_node_name(gap.origin))
           give_up({gap.origin, gap.incarnation}, gap.from, gap.to);

@@ -32,8 +32,13 @@ struct room_state {
   // is filled (catchup) or given up on (release).
   std::map<std::pair<std::string, uint64_t>, std::map<uint64_t, chat_message>> held;
   std::map<std::string, stream_clock> unanswered; // catchups from peers not linked yet
-  std::map<std::string, int> unanswered_asks;     // our catchups a peer has not answered yet
-  std::set<std::string> asked;                    // peers asked since they linked up
+  // Our catchups to each peer since it linked up: how often this question was sent, and
+  // whether the peer answered it. No entry: not asked yet.
+  struct catchup_ask {
+    int sent = 0;
+    bool answered = false;
+  };
+  std::map<std::string, catchup_ask> asks;
   std::chrono::milliseconds hold_timeout{3000};
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
@@ -46,9 +51,10 @@ struct room_state {
   std::vector<caf::actor> others; // the node's other actors, for --inspect
 
   void forget_session(const caf::actor_addr& who);
-  // Returns the name of the peer whose room `who` was, or "" when it was none.
+  // Returns the name of the peer whose gate `who` was, or "" when it was none.
   std::string forget_peer(const caf::actor_addr& who);
-  bool add_peer(const std::string& peer, const caf::actor& peer_room);
+  // Messages for `peer` go to `peer_gate` from now on; false if nothing changed.
+  bool add_peer(const std::string& peer, const caf::actor& peer_gate);
   // Keeps `message` in the history, dropping the oldest beyond the capacity or age.
   void remember(chat_message message);
   // Drops messages published longer than history_age before `now_us` from the history's front.

@@ -395,12 +395,12 @@ struct linked_peer {
                now_us(), std::string(), "m" + std::to_string(seq));
   }
 
-  // The next (catchup ...) the room sends the peer; its clock, or nothing within two seconds.
-  std::optional<stream_clock> next_catchup() {
+  // The next (catchup ...) the room sends the peer; its clock, or nothing within `wait`.
+  std::optional<stream_clock> next_catchup(std::chrono::seconds wait = 2s) {
     std::optional<stream_clock> got;
     gate->receive([&](catchup_atom, const std::string& asker,
                       const stream_clock& have) { got = asker == "node1@127.0.0.1" ? have : got; },
-                  caf::after(2s) >> [] {});
+                  caf::after(wait) >> [] {});
     return got;
   }
 };
@@ -586,19 +586,30 @@ TEST_CASE("room forgets messages older than its history age") {
 
 namespace watercooler {
 
-TEST_CASE("room that was dialled waits for the peer's catchup, then asks back") {
+TEST_CASE("room that was dialled lets the peer ask first, then asks back") {
   fixture f;
   linked_peer peer(f.sys, f.room_actor, false);
-  // The peer may not trust us yet: nothing is sent to it until it asks.
-  CHECK_FALSE(peer.next_catchup());
+  // The peer may not trust us yet: the first thing it gets from us is the answer to its ask.
   peer.gate->send(f.room_actor, catchup_atom::value, std::string("node2@127.0.0.1"),
                   stream_clock{});
-  bool answered = false;
-  peer.gate->receive([&](backfill_atom, const std::string& from, const std::vector<chat_message>&,
-                         const std::vector<stream_gap>&) { answered = from == "node1@127.0.0.1"; },
-                     caf::after(2s) >> [] {});
+  bool answered = false, asked_first = false;
+  peer.gate->receive(
+    [&](backfill_atom, const std::string& from, const std::vector<chat_message>&,
+        const std::vector<stream_gap>&) { answered = from == "node1@127.0.0.1"; },
+    [&](catchup_atom, const std::string&, const stream_clock&) { asked_first = true; },
+    caf::after(2s) >> [] {});
   CHECK(answered);
+  CHECK_FALSE(asked_first);
   CHECK(peer.next_catchup());
+}
+
+TEST_CASE("room that was dialled asks by itself when the peer never asks") {
+  // Both nodes dialled at once and each kept the connection the other dialled: each waits for
+  // the other's ask. After a while the room asks all the same, and again until answered.
+  fixture f;
+  linked_peer peer(f.sys, f.room_actor, false);
+  CHECK(peer.next_catchup(10s));
+  CHECK(peer.next_catchup(10s));
 }
 
 } // namespace watercooler
