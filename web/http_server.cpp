@@ -3,6 +3,7 @@
 #include "web/http_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -49,7 +50,8 @@ long to_ms(time_t sec, time_t usec) {
 // A socket, plain or TLS (`ssl`), as httplib::Stream; once the socket is claimed, writes go
 // nowhere. It measures each request's head as httplib reads it (a byte at a time) and ends
 // reads at the request's deadline: httplib itself bounds neither the number of header lines
-// nor a trickle's time.
+// nor a trickle's time. Reads go through a buffer, so that httplib's byte-at-a-time reading of
+// the head costs a system call per segment, not two per byte.
 class socket_stream : public httplib::Stream {
 public:
   socket_stream(int fd, long write_ms, std::size_t max_header, SSL* ssl = nullptr)
@@ -80,9 +82,10 @@ public:
     discard_ = true;
   }
 
-  // Bytes of a next request already decrypted and waiting, which poll() cannot see.
+  // Bytes already read or decrypted and waiting, which poll() cannot see. When a handler takes
+  // the socket, these are left behind: only bytes a client sent after its request.
   bool has_buffered() const {
-    return ssl_ != nullptr && SSL_pending(ssl_) > 0;
+    return in_pos_ < in_len_ || (ssl_ != nullptr && SSL_pending(ssl_) > 0);
   }
 
   bool is_readable() const override {
@@ -99,7 +102,7 @@ public:
   ssize_t read(char* ptr, size_t size) override {
     if (refused_ != http_server::refusal::none)
       return -1;
-    auto n = receive(ptr, size);
+    auto n = buffered_read(ptr, size);
     if (n < 0 && steady::now() >= deadline_)
       refused_ = http_server::refusal::too_slow;
     if (n > 0 && in_head_ && !measure(ptr, static_cast<size_t>(n))) {
@@ -148,16 +151,33 @@ private:
     ip = buf;
   }
 
+  // Up to `size` bytes: from the buffer, else read into it (large reads go straight to `ptr`).
+  ssize_t buffered_read(char* ptr, size_t size) {
+    if (in_pos_ == in_len_ && size < in_.size()) {
+      auto n = receive(in_.data(), in_.size());
+      if (n <= 0)
+        return n;
+      in_pos_ = 0;
+      in_len_ = static_cast<size_t>(n);
+    }
+    if (in_pos_ == in_len_)
+      return receive(ptr, size);
+    auto n = std::min(size, in_len_ - in_pos_);
+    std::memcpy(ptr, in_.data() + in_pos_, n);
+    in_pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
   // What there is to read, waiting for it until the deadline; 0 at the end, -1 on error.
   ssize_t receive(char* ptr, size_t size) {
     for (;;) {
-      if (!has_buffered() && !wait_for(fd_, POLLIN, ms_left()))
-        return -1;
       if (ssl_ == nullptr) {
         ssize_t n;
         do {
-          n = ::recv(fd_, ptr, size, 0);
+          n = ::recv(fd_, ptr, size, MSG_DONTWAIT);
         } while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_for(fd_, POLLIN, ms_left()))
+          continue;
         return n;
       }
       int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT_MAX)));
@@ -165,7 +185,9 @@ private:
         return n;
       switch (SSL_get_error(ssl_, n)) {
         case SSL_ERROR_WANT_READ: // part of a record: wait for the rest
-          continue;
+          if (wait_for(fd_, POLLIN, ms_left()))
+            continue;
+          return -1;
         case SSL_ERROR_WANT_WRITE:
           if (wait_for(fd_, POLLOUT, ms_left()))
             continue;
@@ -245,6 +267,8 @@ private:
   long write_ms_;
   std::size_t max_header_;
   SSL* ssl_;
+  std::array<char, 4096> in_{};
+  std::size_t in_pos_ = 0, in_len_ = 0;
   bool discard_ = false;
   steady::time_point deadline_ = steady::time_point::max();
   bool in_head_ = true;

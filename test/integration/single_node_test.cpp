@@ -330,3 +330,40 @@ TEST_CASE("the request log has a line per request with client address and status
 }
 
 } // namespace watercooler::integration
+
+namespace watercooler::integration {
+
+TEST_CASE("requests sent back to back on one connection are each answered, in order") {
+  // The server reads ahead: a second request that came in the same segment as the first must
+  // be served from what was read, over HTTP and HTTPS alike.
+  sandbox sb;
+  auto& node = sb.start(sb.config(""));
+  INFO(node.describe());
+  node.require_ready();
+  sse_stream listener(node.port());
+  for (bool tls : {false, true}) {
+    CAPTURE(tls);
+    std::string message = tls ? "back to back over TLS" : "back to back";
+    std::string body = "message=" + message;
+    for (auto& c : body)
+      c = c == ' ' ? '+' : c;
+    std::string requests = "GET /main.css HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "POST /publish HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/x-www-form-urlencoded\r\n"
+                           "Content-Length: "
+                           + std::to_string(body.size()) + "\r\n\r\n" + body
+                           + "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    auto response = raw_exchange(tls ? node.secure_port() : node.port(), requests, in(20s), tls);
+    auto first = response.find("HTTP/1.1 200");
+    auto second = response.find("HTTP/1.1 303");
+    auto third = response.find("HTTP/1.1 404");
+    CHECK(first == 0);
+    CHECK(second != std::string::npos);
+    CHECK(third != std::string::npos);
+    CHECK(first < second);
+    CHECK(second < third);
+    CHECK(listener.next_event(10s).value_or(sse_message{}).data == message);
+  }
+}
+
+} // namespace watercooler::integration
