@@ -2,7 +2,8 @@
 # Compares watercooler (one node, two-node cluster) with nginx + nchan on this machine using
 # bench/pubsub_load.cpp, and writes BENCHMARKS.md.
 # Usage: bench/compare.sh [--quick] [--rounds N] [--points "N:R ..."] [--build DIR] [--out FILE]
-#   full: {1000, 5000, 10000} subscribers x {10, 200} msg/s; --quick: {1000, 10000} x 10 msg/s.
+#   full: {1000, 5000, 10000} subscribers x {10 msg/s, the highest rate that keeps p99 <= 100 ms
+#   ("N:max", searched per subject)}; --quick: {1000, 10000} x 10 msg/s.
 # Loopback only. Servers run on core 0, the load generator on core 1. Everything started here is
 # stopped by PID on exit. Installs nginx-light and libnginx-mod-nchan with apt only if missing.
 set -euo pipefail
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
-    --points) points=$2; shift ;; # e.g. "1000:10 5000:200" (subscribers:msg/s)
+    --points) points=$2; shift ;; # e.g. "1000:10 5000:max" (subscribers:msg/s, or max)
     *) echo "usage: bench/compare.sh [--quick] [--rounds N] [--build DIR] [--out FILE]" >&2; exit 2 ;;
   esac
   shift
@@ -77,7 +78,7 @@ wc_limits=(--max-streams 20000 --publish-rate 4000 --publish-burst 4000)
 
 # Each subject is started fresh for each run: sets ports, pub_port, pids.
 start_wc() { # NODES: 1 or 2
-  local nodes=$1 home=$tmp/home.$RANDOM epmd i name cfg
+  local nodes=$1 home=$tmp/home.$RANDOM epmd i cfg
   mkdir -p "$home"
   epmd=$(free_port)
   ports=""
@@ -89,7 +90,7 @@ start_wc() { # NODES: 1 or 2
     local port secure
     port=$(free_port); secure=$(free_port)
     if [ "$nodes" -eq 1 ]; then
-      set -- ; name=""
+      set --
     else
       set -- --name "node$i@127.0.0.1" --config "$cfg" --cookie bench
     fi
@@ -160,29 +161,73 @@ if [ -n "$points" ]; then
 elif [ "$quick" -eq 1 ]; then
   points="1000:10 10000:10"
 else
-  points="1000:10 1000:200 5000:10 5000:200 10000:10 10000:200"
+  points="1000:10 1000:max 5000:10 5000:max 10000:10 10000:max"
 fi
-# 10 msg/s for 10 s (100 messages); 200 msg/s for 5 s (1,000 messages).
+
+# One run of SUBJECT (wc1, wc2, nchan) with N subscribers, M messages at R msg/s; its RESULT
+# line goes to $results with LABEL. Fails when the run did not keep p99 <= 100 ms with every
+# message published and delivered (what the search below asks of a rate).
+run_one() { # SUBJECT N R M LABEL DRAIN_S
+  local subject=$1 n=$2 rate=$3 messages=$4 label=$5 drain=$6 mode channel line
+  case $subject in
+    wc1) start_wc 1; mode=watercooler; channel="" ;;
+    wc2) start_wc 2; mode=watercooler; channel="" ;;
+    nchan) start_nchan; mode=nchan; channel="--channel c$RANDOM$n$rate" ;;
+  esac
+  # shellcheck disable=SC2086
+  line=$(timeout 150 taskset -c 1 "$build/watercooler_pubsub_load" --mode "$mode" --ports "$ports" \
+    --publish-port "$pub_port" --pid "$pids" --subscribers "$n" --messages "$messages" \
+    --rate "$rate" --connect-timeout 60 --drain-timeout "$drain" --label "$label" $channel \
+    | grep '^RESULT' || true)
+  stop_started
+  sleep 1
+  if [ -z "$line" ]; then
+    echo "($subject, $n subscribers, $rate msg/s: no result)"
+    return 1
+  fi
+  echo "$line" >>"$results"
+  echo "$line" | python3 -c '
+import re, sys
+kv = dict(re.findall(r"(\w+)=(\S+)", sys.stdin.read()))
+print("  {label}: {subscribers} x {rate} msg/s: connect {connect_s} s, {deliveries_per_s} "
+      "deliveries/s, p99 {p99_ms} ms, lost {lost}, published {published}/{messages}".format(**kv))
+ok = float(kv["p99_ms"]) <= 100 and kv["lost"] == "0" and kv["published"] == kv["messages"]
+sys.exit(0 if ok else 1)'
+}
+
+# The highest rate of the ladder at which SUBJECT keeps p99 <= 100 ms for N subscribers: up
+# from 10 msg/s while it holds, down from 10 while it does not. Each step publishes for 3 s.
+ladder=(1 2 5 10 20 50 100 200 500 1000 2000)
+search() { # SUBJECT N ROUND
+  local subject=$1 n=$2 round=$3 i=3 best=0 rate
+  while [ "$i" -ge 0 ] && [ "$i" -lt "${#ladder[@]}" ]; do
+    rate=${ladder[$i]}
+    if run_one "$subject" "$n" "$rate" $((rate * 3 > 10 ? rate * 3 : 10)) \
+      "$subject/r$round/step" 10; then
+      best=$rate
+      [ "$i" -lt 3 ] && break # coming down: the first rate that holds
+      i=$((i + 1))
+    else
+      [ "$i" -gt 3 ] || [ "$best" -gt 0 ] && break # going up: the last one held
+      i=$((i - 1))
+    fi
+  done
+  echo "MAX subject=$subject subscribers=$n round=$round rate=$best" | tee -a "$results"
+}
+
+# 10 msg/s runs publish 100 messages (10 s); other fixed rates 5 s worth.
 echo "# $(date -u '+%F %T') UTC, $(nproc) cores, $(uname -r); points: $points; rounds: $rounds"
 for point in $points; do
   n=${point%%:*}
   rate=${point##*:}
-  if [ "$rate" -le 10 ]; then messages=$((rate * 10)); else messages=$((rate * 5)); fi
   for round in $(seq "$rounds"); do
     for subject in wc1 wc2 nchan; do
-      case $subject in
-        wc1) start_wc 1; mode=watercooler; channel="" ;;
-        wc2) start_wc 2; mode=watercooler; channel="" ;;
-        nchan) start_nchan; mode=nchan; channel="--channel r$round$n$rate" ;;
-      esac
-      # shellcheck disable=SC2086
-      timeout 150 taskset -c 1 "$build/watercooler_pubsub_load" --mode "$mode" --ports "$ports" \
-        --publish-port "$pub_port" --pid "$pids" --subscribers "$n" --messages "$messages" \
-        --rate "$rate" --connect-timeout 60 --drain-timeout 20 \
-        --label "$subject/r$round" $channel | tee -a "$results" | grep -v '^RESULT' \
-        || echo "($subject, $n subscribers, $rate msg/s: reported failures)"
-      stop_started
-      sleep 1
+      if [ "$rate" = max ]; then
+        search "$subject" "$n" "$round"
+      else
+        if [ "$rate" -le 10 ]; then messages=$((rate * 10)); else messages=$((rate * 5)); fi
+        run_one "$subject" "$n" "$rate" "$messages" "$subject/r$round" 20 || true
+      fi
     done
   done
 done
@@ -191,11 +236,21 @@ python3 - "$results" "$out" "$command_line" "$quick" <<'EOF'
 import re, statistics, subprocess, sys, datetime
 results, out, command, quick = sys.argv[1:5]
 rows = {}
+steps = {}  # (subscribers, subject, round, rate) -> a search step's result
+maxima = {}  # (subscribers, subject) -> [(round, highest rate with p99 <= 100 ms)]
 for line in open(results):
+    kv = dict(re.findall(r"(\w+)=(\S+)", line))
+    if line.startswith("MAX "):
+        maxima.setdefault((int(kv["subscribers"]), kv["subject"]), []).append(
+            (kv["round"], int(kv["rate"])))
+        continue
     if not line.startswith("RESULT "):
         continue
-    kv = dict(re.findall(r"(\w+)=(\S+)", line))
-    key = (int(kv["subscribers"]), int(float(kv["rate"])), kv["label"].split("/")[0])
+    label = kv["label"].split("/")
+    if label[-1] == "step":
+        steps[(int(kv["subscribers"]), label[0], label[1][1:], int(float(kv["rate"])))] = kv
+        continue
+    key = (int(kv["subscribers"]), int(float(kv["rate"])), label[0])
     rows.setdefault(key, []).append(kv)
 def med(key, field):
     return statistics.median(float(r[field]) for r in rows[key])
@@ -233,7 +288,26 @@ kernel = subprocess.run(["uname", "-r"], capture_output=True, text=True).stdout.
 nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
 nchan = subprocess.run("dpkg-query -W -f '${Version}' libnginx-mod-nchan", shell=True,
                        capture_output=True, text=True).stdout.strip()
+highest = ["| subscribers | subject | msg/s | vs nchan | deliveries/s | p50 ms | p99 ms "
+           "| server CPU s | per round |", "|" + "---|" * 9]
+best_rate = {}
+for n, s in sorted(maxima, key=lambda k: (k[0], list(names).index(k[1]))):
+    found = maxima[(n, s)]
+    rate = statistics.median_low(r for _, r in found)
+    best_rate[(n, s)] = rate
+for n, s in sorted(maxima, key=lambda k: (k[0], list(names).index(k[1]))):
+    found, rate = maxima[(n, s)], best_rate[(n, s)]
+    nchan_rate = best_rate.get((n, "nchan"), 0)
+    versus = f"{rate / nchan_rate:.1f}x" if nchan_rate > 0 else ("n/a" if rate == 0 else "above")
+    at = [steps[(n, s, rnd, r)] for rnd, r in found if r == rate and (n, s, rnd, r) in steps]
+    f = lambda x: statistics.median(float(k[x]) for k in at) if at else float("nan")
+    shown = f"{rate:,}" if rate > 0 else "< 1"
+    highest.append(f"| {n:,} | {names[s]} | {shown} | {versus} | {f('deliveries_per_s'):,.0f} | "
+                   f"{f('p50_ms'):.1f} | {f('p99_ms'):.1f} | {f('cpu_s'):.2f} | "
+                   + ", ".join(str(r) for _, r in found) + " |")
 print("\n".join(table))
+print()
+print("\n".join(highest))
 print()
 print("\n".join(ratios))
 with open(out, "w") as f:
@@ -257,7 +331,7 @@ is written by hand after a run).
 - a run: N SSE subscribers connect (watercooler `GET /listen`, nchan `GET /sub/<id>` with
   `Accept: text/event-stream`), then M messages are published open-loop at R msg/s by 8
   keep-alive publisher threads (watercooler `POST /publish` form `message=`, nchan `POST
-  /pub/<id>` raw body). 10 msg/s runs publish 100 messages (10 s), 200 msg/s runs 1,000 (5 s);
+  /pub/<id>` raw body). 10 msg/s runs publish 100 messages (10 s), other fixed rates 5 s worth;
   the run ends when every subscriber has every message, or 20 s after the last publish
 - latency: from the message's *scheduled* send time (in the payload) to its parse by the
   subscriber, so a publisher that falls behind shows as latency (no coordinated omission)
@@ -270,6 +344,13 @@ is written by hand after a run).
 
 {chr(10).join(table)}
 
+Highest rate at which each subject kept p99 latency at or under 100 ms with nothing lost (the
+`N:max` points: a ladder of 1, 2, 5, 10, 20, 50, 100, 200, 500, 1,000, 2,000 msg/s, climbed from
+10 while it holds and descended from 10 while it does not; each step publishes for 3 s to a
+freshly started subject; median over rounds, the other columns are that rate's step):
+
+{chr(10).join(highest)}
+
 Ratios (above 1 means watercooler needs more / is slower):
 
 {chr(10).join(ratios)}
@@ -279,7 +360,7 @@ A point/subject missing from the table did not finish within its 150 s bound.
 <details><summary>Raw result lines (bench/pubsub_load output)</summary>
 
 ```
-{"".join(l for l in open(results) if l.startswith("RESULT "))}```
+{"".join(l for l in open(results) if l.startswith(("RESULT ", "MAX ")))}```
 
 </details>
 """)
