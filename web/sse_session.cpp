@@ -133,9 +133,11 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
     return {};
   }
   auto frame = [=](std::string payload) { return self->state.chunked ? chunk(payload) : payload; };
-  // Leaves the room and quits; the attached functor closes the socket.
+  // Leaves the room (unless it did when it fell behind) and quits; the attached functor closes
+  // the socket.
   auto end = [=] {
-    self->send(self->state.wiring.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
+    if (!self->state.ending)
+      self->send(self->state.wiring.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
     self->quit();
   };
   // Counts a piece once the socket took all of it.
@@ -274,18 +276,19 @@ caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
   self->state.events = stream_events(start);
   self->state.limits = limits;
   // Hands `out` to the stream's thread; false when the client fell behind and the stream ends
-  // with a gap event instead (what the thread has not taken yet is dropped).
-  auto enqueue = [=](std::string out) {
+  // with a gap event instead (what the thread has not taken yet is dropped). After the `last`
+  // piece, which no limit refuses, the thread ends the response.
+  auto enqueue = [=](std::string out, bool last = false) {
     std::lock_guard<std::mutex> guard(queue->mutex);
     queue->bytes += out.size();
     queue->events.push_back(std::move(out));
-    bool behind = over_limits(self->state.limits, queue->events.size(), queue->bytes);
+    bool behind = !last && over_limits(self->state.limits, queue->events.size(), queue->bytes);
     if (behind) {
       queue->events.clear();
       queue->events.push_back(slow_client_event());
       queue->bytes = queue->events.back().size();
-      queue->closed = true;
     }
+    queue->closed = queue->closed || behind || last;
     queue->ready.notify_one();
     return !behind;
   };
@@ -326,12 +329,8 @@ caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
     },
     // STOP: the stream's thread writes the farewell and ends the response.
     [=](stop_atom) {
-      {
-        std::lock_guard<std::mutex> guard(queue->mutex);
-        queue->events.push_back(stream_farewell);
-        queue->closed = true;
-        queue->ready.notify_one();
-      }
+      self->state.counters.wrote_other(std::strlen(stream_farewell));
+      enqueue(stream_farewell, true);
       self->quit();
     },
     // INSPECT
