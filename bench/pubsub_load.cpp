@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/load_common.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -86,12 +88,8 @@ private:
 
 struct stream {
   int fd = -1;
-  bool head_done = false;
-  bool chunked = false;
   bool dead = false;
-  size_t chunk_left = 0; // payload bytes left in the current chunk
-  bool chunk_crlf = false;
-  std::string buf;  // unparsed wire bytes
+  bench::response_reader reader;
   std::string line; // SSE line being assembled
   std::string data; // data of the event being assembled
   std::vector<bool> seen;
@@ -109,45 +107,17 @@ int64_t now_ns() {
     .count();
 }
 
-long proc_status_kb(int pid, const char* key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0)
-      return std::atol(line.c_str() + std::strlen(key));
-  return 0;
-}
-
-// utime + stime in seconds, from /proc/PID/stat (fields 14 and 15, after the command's ')').
-double proc_cpu_s(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = all.rfind(')');
-  if (close == std::string::npos)
-    return 0;
-  std::istringstream rest(all.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14)
-      utime = std::stoull(field);
-    if (i == 15)
-      stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 long rss_kb(const settings& cfg) {
   long sum = 0;
   for (int pid : cfg.pids)
-    sum += proc_status_kb(pid, "VmRSS:");
+    sum += std::max(0L, bench::proc_status(pid, "VmRSS:"));
   return sum;
 }
 
 double cpu_s(const settings& cfg) {
   double sum = 0;
   for (int pid : cfg.pids)
-    sum += proc_cpu_s(pid);
+    sum += bench::proc_cpu_s(pid);
   return sum;
 }
 
@@ -230,62 +200,8 @@ void feed_sse(stream& s, const char* p, size_t n, const std::string& run, histog
 
 // Reads what arrived on `s`; false when the stream ended or failed.
 bool pump(stream& s, const std::string& run, histogram& latency, totals& sum) {
-  char raw[65536];
-  for (;;) {
-    ssize_t n = ::recv(s.fd, raw, sizeof(raw), 0);
-    if (n == 0)
-      return false;
-    if (n < 0)
-      return errno == EAGAIN || errno == EWOULDBLOCK;
-    s.buf.append(raw, static_cast<size_t>(n));
-    if (!s.head_done) {
-      auto end = s.buf.find("\r\n\r\n");
-      if (end == std::string::npos)
-        continue;
-      if (s.buf.compare(0, 12, "HTTP/1.1 200") != 0) {
-        std::fprintf(stderr, "subscribe: %s\n", s.buf.substr(0, s.buf.find('\r')).c_str());
-        return false;
-      }
-      std::string head = s.buf.substr(0, end);
-      std::transform(head.begin(), head.end(), head.begin(),
-                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-      s.chunked = head.find("transfer-encoding: chunked") != std::string::npos;
-      s.head_done = true;
-      s.buf.erase(0, end + 4);
-    }
-    if (!s.chunked) {
-      feed_sse(s, s.buf.data(), s.buf.size(), run, latency, sum);
-      s.buf.clear();
-      continue;
-    }
-    size_t pos = 0;
-    while (pos < s.buf.size()) {
-      if (s.chunk_left > 0) {
-        size_t take = std::min(s.chunk_left, s.buf.size() - pos);
-        feed_sse(s, s.buf.data() + pos, take, run, latency, sum);
-        pos += take;
-        s.chunk_left -= take;
-        if (s.chunk_left == 0)
-          s.chunk_crlf = true;
-        continue;
-      }
-      if (s.chunk_crlf) {
-        if (s.buf.size() - pos < 2)
-          break;
-        pos += 2;
-        s.chunk_crlf = false;
-        continue;
-      }
-      auto eol = s.buf.find("\r\n", pos);
-      if (eol == std::string::npos)
-        break;
-      s.chunk_left = std::strtoul(s.buf.c_str() + pos, nullptr, 16);
-      pos = eol + 2;
-      if (s.chunk_left == 0)
-        return false; // last chunk: the server ended the stream
-    }
-    s.buf.erase(0, pos);
-  }
+  return s.reader.pump(
+    s.fd, [&](const char* data, size_t size) { feed_sse(s, data, size, run, latency, sum); });
 }
 
 } // namespace
@@ -362,14 +278,14 @@ int main(int argc, char** argv) {
   auto on_ready = [&](int n) {
     for (int i = 0; i < n; ++i) {
       auto& s = streams[ready[static_cast<size_t>(i)].data.u32];
-      bool was = s.head_done;
+      bool was = s.reader.head_done();
       if (!pump(s, run, latency, sum)) {
         ::epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
         if (!s.dead)
           ++failed;
         s.dead = true;
       }
-      if (!was && s.head_done && !s.dead)
+      if (!was && s.reader.head_done() && !s.dead)
         ++heads;
     }
   };
@@ -379,21 +295,11 @@ int main(int argc, char** argv) {
       s.seen.assign(static_cast<size_t>(cfg.messages), false);
       s.max_seq.assign(static_cast<size_t>(cfg.publishers), -1);
       const auto& addr = addrs[static_cast<size_t>(opened) % addrs.size()];
-      s.fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      if (s.fd < 0
-          || ::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-        std::fprintf(stderr, "connect %d: %s\n", opened, std::strerror(errno));
+      s.fd = bench::open_stream(ep, addr, request, static_cast<uint32_t>(opened));
+      if (s.fd < 0) {
         s.dead = true;
         ++failed;
-        ++opened;
-        continue;
       }
-      ::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL);
-      ::fcntl(s.fd, F_SETFL, ::fcntl(s.fd, F_GETFL) | O_NONBLOCK);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u32 = static_cast<uint32_t>(opened);
-      ::epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev);
       ++opened;
     }
     on_ready(::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 100));
@@ -471,7 +377,7 @@ int main(int argc, char** argv) {
   uint64_t lost = 0;
   int live = 0;
   for (auto& s : streams) {
-    if (!s.head_done)
+    if (!s.reader.head_done())
       continue;
     live += !s.dead;
     for (int k = 0; k < cfg.messages; ++k)

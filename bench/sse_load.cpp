@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/load_common.hpp"
 #include "web/sse.hpp"
 
 namespace {
@@ -38,22 +39,10 @@ struct settings {
 
 struct stream {
   int fd = -1;
-  bool head_done = false;
-  std::string buf;
+  bench::response_reader reader;
   watercooler::sse_parser parser;
   int events = 0;
 };
-
-long proc_status(int pid, const char* key) {
-  if (pid <= 0)
-    return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0)
-      return std::atol(line.c_str() + std::strlen(key));
-  return -1;
-}
 
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
@@ -67,34 +56,9 @@ int usage() {
 
 // Reads what arrived on `s`; false when the stream ended.
 bool pump(stream& s) {
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::recv(s.fd, buf, sizeof(buf), 0);
-    if (n == 0)
-      return false;
-    if (n < 0)
-      return errno == EAGAIN || errno == EWOULDBLOCK;
-    s.buf.append(buf, static_cast<size_t>(n));
-    if (!s.head_done) {
-      auto end = s.buf.find("\r\n\r\n");
-      if (end == std::string::npos)
-        continue;
-      s.head_done = true;
-      s.buf.erase(0, end + 4);
-    }
-    // De-chunk: "<hex>\r\n<payload>\r\n".
-    for (;;) {
-      auto eol = s.buf.find("\r\n");
-      if (eol == std::string::npos)
-        break;
-      auto size = std::strtoul(s.buf.c_str(), nullptr, 16);
-      if (s.buf.size() < eol + 2 + size + 2)
-        break;
-      auto events = s.parser.feed(std::string_view(s.buf).substr(eol + 2, size));
-      s.events += static_cast<int>(events.size());
-      s.buf.erase(0, eol + 2 + size + 2);
-    }
-  }
+  return s.reader.pump(s.fd, [&](const char* data, size_t size) {
+    s.events += static_cast<int>(s.parser.feed(std::string_view(data, size)).size());
+  });
 }
 
 } // namespace
@@ -127,8 +91,8 @@ int main(int argc, char** argv) {
   ::setrlimit(RLIMIT_NOFILE, &lim);
   auto deadline = clock_type::now() + std::chrono::seconds(cfg.timeout_s);
 
-  long rss_before = proc_status(cfg.pid, "VmRSS:");
-  long threads_before = proc_status(cfg.pid, "Threads:");
+  long rss_before = bench::proc_status(cfg.pid, "VmRSS:");
+  long threads_before = bench::proc_status(cfg.pid, "Threads:");
   int ep = ::epoll_create1(0);
   std::vector<stream> streams(static_cast<size_t>(cfg.streams));
   sockaddr_in addr{};
@@ -146,36 +110,25 @@ int main(int argc, char** argv) {
   while (heads + failed < cfg.streams && clock_type::now() < deadline) {
     while (opened < cfg.streams && opened - heads - failed < 500) {
       auto& s = streams[static_cast<size_t>(opened)];
-      s.fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      if (s.fd < 0 || ::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        std::fprintf(stderr, "connect %d: %s\n", opened, std::strerror(errno));
-        ++failed;
-        ++opened;
-        continue;
-      }
-      ::send(s.fd, request.data(), request.size(), MSG_NOSIGNAL);
-      ::fcntl(s.fd, F_SETFL, ::fcntl(s.fd, F_GETFL) | O_NONBLOCK);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u32 = static_cast<uint32_t>(opened);
-      ::epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev);
+      s.fd = bench::open_stream(ep, addr, request, static_cast<uint32_t>(opened));
+      failed += s.fd < 0;
       ++opened;
     }
     int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 100);
     for (int i = 0; i < n; ++i) {
       auto& s = streams[ready[static_cast<size_t>(i)].data.u32];
-      bool was = s.head_done;
+      bool was = s.reader.head_done();
       if (!pump(s)) {
         ::epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
         ++failed;
-      } else if (!was && s.head_done) {
+      } else if (!was && s.reader.head_done()) {
         ++heads;
       }
     }
   }
   double connect_ms = ms_since(t_connect);
-  long rss_held = proc_status(cfg.pid, "VmRSS:");
-  long threads_held = proc_status(cfg.pid, "Threads:");
+  long rss_held = bench::proc_status(cfg.pid, "VmRSS:");
+  long threads_held = bench::proc_status(cfg.pid, "Threads:");
 
   httplib::Client publisher(cfg.host, cfg.port);
   std::vector<double> broadcast_ms;
@@ -190,7 +143,7 @@ int main(int argc, char** argv) {
     }
     int complete = 0;
     for (auto& s : streams)
-      complete += s.head_done && s.events >= m;
+      complete += s.reader.head_done() && s.events >= m;
     while (complete < heads && clock_type::now() < deadline) {
       int n = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 100);
       for (int i = 0; i < n; ++i) {
