@@ -281,7 +281,8 @@ private:
 };
 
 // The answer to a request cut short in its request line: httplib gives up there without one.
-void refuse_request_line(socket_stream& stream, http_server::refusal why, long timeout_s) {
+void refuse_request_line(socket_stream& stream, http_server::refusal why, long timeout_s,
+                         const httplib::Logger& logger) {
   httplib::Response res;
   res.headers = security_headers();
   if (why == http_server::refusal::too_slow)
@@ -302,7 +303,10 @@ void refuse_request_line(socket_stream& stream, http_server::refusal why, long t
   stream.get_remote_ip_and_port(req.remote_addr, req.remote_port);
   req.method = "-";
   req.path = "-";
-  log_request(req, res);
+  if (logger)
+    logger(req, res);
+  else
+    log_request(req, res);
 }
 
 struct hand_off_slot {
@@ -322,6 +326,7 @@ struct loop_settings {
   const std::atomic<socket_t>* listening; // INVALID_SOCKET once the server stops
   long read_timeout_ms;
   bool can_hand_off;
+  const httplib::Logger* refusal_logger;
 };
 
 // httplib's Server::process_request on one stream; `last` asks it to close after answering.
@@ -369,7 +374,8 @@ loop_end serve_requests(socket_stream& stream, const loop_settings& settings,
     if (stream.refused() != http_server::refusal::none) {
       // In the headers or body httplib answered (see the error handler); not in the request line.
       if (stream.in_request_line() && !stream.wrote())
-        refuse_request_line(stream, stream.refused(), settings.read_timeout_ms / 1000);
+        refuse_request_line(stream, stream.refused(), settings.read_timeout_ms / 1000,
+                            *settings.refusal_logger);
       end.unread = true;
       break;
     }
@@ -443,8 +449,12 @@ std::string http_server::client_ip() {
 
 bool http_server::process_and_close_socket(socket_t sock) {
   socket_stream stream(sock, to_ms(write_timeout_sec_, write_timeout_usec_), max_header_);
-  loop_settings settings{keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_,
-                         to_ms(read_timeout_sec_, read_timeout_usec_), true};
+  loop_settings settings{keep_alive_max_count_,
+                         keep_alive_timeout_sec_,
+                         &svr_sock_,
+                         to_ms(read_timeout_sec_, read_timeout_usec_),
+                         true,
+                         &refusal_logger_};
   auto end = serve_requests(stream, settings, [this](httplib::Stream& s, bool last, bool& closed) {
     return process_request(s, last, closed, nullptr);
   });
@@ -460,8 +470,8 @@ bool https_server::process_and_close_socket(socket_t sock) {
   SSL* ssl = SSL_new(ssl_context());
   if (ssl != nullptr && SSL_set_fd(ssl, sock) == 1 && accept_tls(ssl, sock, read_ms)) {
     socket_stream stream(sock, to_ms(write_timeout_sec_, write_timeout_usec_), max_header_, ssl);
-    loop_settings settings{keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_, read_ms,
-                           false};
+    loop_settings settings{
+      keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_, read_ms, false, &refusal_logger_};
     end = serve_requests(stream, settings, [this](httplib::Stream& s, bool last, bool& closed) {
       return process_request(s, last, closed, nullptr);
     });

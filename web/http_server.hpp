@@ -25,8 +25,16 @@ public:
   // A whole request, head and body, must arrive within set_read_timeout() of its first byte
   // (httplib applies the timeout to each read only, so a trickle never ends); else 408.
 
+  // Requests cut short in their request line (408, 414) are answered before httplib sees them,
+  // so its logger does not; they go to `logger`, with "-" as method and path. Unset: only the
+  // request log has them.
+  void set_refusal_logger(httplib::Logger logger) {
+    refusal_logger_ = std::move(logger);
+  }
+
 protected:
   std::size_t max_header_ = default_max_header;
+  httplib::Logger refusal_logger_;
 };
 
 // httplib serves each connection on a pool thread. A long stream must not hold one, so a

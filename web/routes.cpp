@@ -219,7 +219,7 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
     request_started();
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  server.set_logger([context](const httplib::Request& req, const httplib::Response& res) {
+  auto logger = [context](const httplib::Request& req, const httplib::Response& res) {
     if (context->metrics)
       context->metrics->request(route_label(req.path), res.status);
     if (!req.remote_addr.empty())
@@ -228,7 +228,10 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
     auto named = req;
     named.remote_addr = http_server::client_ip();
     log_request(named, res);
-  });
+  };
+  server.set_logger(logger);
+  if (auto* ours = dynamic_cast<request_limits*>(&server)) // refused before httplib saw them
+    ours->set_refusal_logger(logger);
 }
 
 } // namespace watercooler

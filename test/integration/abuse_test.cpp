@@ -1,6 +1,7 @@
 // Requests a hostile or careless client sends: each is refused clearly and the node serves on;
 // after every case a normal publish still reaches the listeners opened before it.
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,18 @@ struct abused_node {
     }
   }
 };
+
+// The value of `sample` in the node's /metrics; 0 when it has none.
+double metric(uint16_t port, const std::string& sample) {
+  auto res = http_client(port)->Get("/metrics");
+  REQUIRE(res);
+  std::istringstream lines(res->body);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind(sample + " ", 0) == 0)
+      return std::stod(line.substr(sample.size() + 1));
+  return 0;
+}
 
 // The status of an HTTP response, 0 if `response` does not start with a status line.
 int status_of(const std::string& response) {
@@ -170,6 +183,8 @@ TEST_CASE("headers over the limit get 431 and the node serves on") {
     INFO(response);
     CHECK(status_of(response) == 414);
     CHECK(body_of(response) == "request line too long: at most 8192 bytes\n");
+    // Answered before httplib parsed anything, and counted all the same.
+    CHECK(metric(n.port(), R"(watercooler_http_requests_total{route="other",status="414"})") == 1);
     n.still_serves("a long request line");
   }
   SUBCASE("an endless request line is cut off with 414") {
@@ -244,6 +259,7 @@ TEST_CASE("a slow client is cut off with 408 after --read-timeout and the node s
     INFO(response);
     CHECK(status_of(response) == 408);
     CHECK(body_of(response) == "request timeout: a request must arrive within 2 s\n");
+    CHECK(metric(n.port(), R"(watercooler_http_requests_total{route="other",status="408"})") == 1);
     n.still_serves("a slow request line");
   }
   SUBCASE("headers sent a byte at a time (slowloris)") {
