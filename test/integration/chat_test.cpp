@@ -55,15 +55,17 @@ TEST_CASE("a json stream replays both nodes' recent messages, then live ones, ea
   sandbox sb;
   auto [first, second] = start_two_nodes(sb);
   INFO(describe({&first, &second}));
-  sse_stream plain2(second.port());
+  sse_stream plain1(first.port()), plain2(second.port());
   require_flow(first, plain2, in(20s));
 
-  // node2 publishes once node1's message is there: the history's order is then known.
+  // Each message is published once the one before it is on both nodes, so both histories hold
+  // them in the same order.
   REQUIRE(publish_as(first.port(), "  Ann  ", "from node1") == 303);
   REQUIRE(plain2.wait_for("from node1", in(15s)));
   REQUIRE(publish_as(second.port(), "", "from node2 \"quoted\"\nsecond line") == 303);
   // The text stream is the tutorial's: text only.
   REQUIRE(plain2.wait_for("from node2 \"quoted\"\nsecond line", in(15s)));
+  REQUIRE(plain1.wait_for("from node2 \"quoted\"\nsecond line", in(15s)));
 
   sse_stream json2(second.port(), false, 10s, "/listen?format=json");
   CHECK(json2.status() == 200);
