@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <variant>
@@ -28,6 +27,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "actors/log.hpp"
 
 namespace watercooler {
 
@@ -160,12 +161,11 @@ int log_refusal(int ok, X509_STORE_CTX* ctx) {
   // The peer's own certificate, then what failed: it or a certificate of its chain.
   auto* leaf = X509_STORE_CTX_get0_cert(ctx);
   auto* failed = X509_STORE_CTX_get_current_cert(ctx);
-  std::cerr << "watercooler: TLS refused the certificate of "
-            << (server ? "a node dialling from " : "the node dialled at ") << peer_address(ssl)
-            << " (" << subject_of(leaf)
-            << "): " << X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx))
-            << (failed != nullptr && failed != leaf ? " at " + subject_of(failed) : "") << " (" << n
-            << " refused so far)\n";
+  log_line("TLS refused the certificate of ",
+           server ? "a node dialling from " : "the node dialled at ", peer_address(ssl), " (",
+           subject_of(leaf), "): ", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)),
+           failed != nullptr && failed != leaf ? " at " + subject_of(failed) : "", " (", n,
+           " refused so far)");
   return ok;
 }
 
@@ -248,7 +248,7 @@ Fn libssl(const char* name) {
   static_assert(sizeof(Fn) == sizeof(void*));
   void* symbol = dlsym(RTLD_NEXT, name);
   if (symbol == nullptr) {
-    std::cerr << "watercooler: libssl has no " << name << '\n';
+    watercooler::log_line("libssl has no ", name);
     std::abort();
   }
   Fn fn;

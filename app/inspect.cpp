@@ -15,6 +15,7 @@
 
 #include "actors/cluster.hpp"
 #include "actors/handshake.hpp"
+#include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
@@ -98,8 +99,7 @@ outcome<std::vector<node_report>> fetch_all(caf::actor_system& system, const opt
       if (other)
         reports.push_back(*other);
       else
-        std::cerr << "watercooler: cannot inspect peer " << peer.name << ": " << other.error
-                  << '\n';
+        log_line("cannot inspect peer ", peer.name, ": ", other.error);
     }
   return outcome<std::vector<node_report>>::ok(std::move(reports));
 }
@@ -140,19 +140,19 @@ std::string rates(const std::vector<node_report>& now, const std::vector<node_re
 
 int run_inspect(const options& opts) {
   if (auto name = parse_node_name(opts.inspect); !name) {
-    std::cerr << "watercooler: --inspect: " << name.error << '\n';
+    log_line("--inspect: ", name.error);
     return 2;
   }
   auto cookie = load_cookie(opts.cookie, std::getenv("HOME"));
   if (!cookie) {
-    std::cerr << "watercooler: " << cookie.error << '\n';
+    log_line(cookie.error);
     return 2;
   }
   dist_tls_files dist_files;
   if (opts.dist_tls) {
     auto loaded = load_dist_tls({opts.dist_cert, opts.dist_key, opts.dist_ca});
     if (auto* error = std::get_if<std::string>(&loaded)) {
-      std::cerr << "watercooler: " << *error << '\n';
+      log_line(*error);
       return 2;
     }
     dist_files = std::get<dist_tls_files>(loaded);
@@ -167,7 +167,7 @@ int run_inspect(const options& opts) {
   if (opts.watch_seconds == 0) {
     auto reports = fetch_all(system, opts, *cookie);
     if (!reports) {
-      std::cerr << "watercooler: " << reports.error << '\n';
+      log_line(reports.error);
       return 1;
     }
     std::cout << (opts.json ? render_inspect_json(*reports) : render_inspect_table(*reports));

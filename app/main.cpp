@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "actors/log.hpp"
 #include "app/certificate.hpp"
 #include "app/inspect.hpp"
 #include "app/node.hpp"
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   auto parsed =
     watercooler::parse_options(args, [](const char* v) -> const char* { return std::getenv(v); });
   if (auto* error = std::get_if<watercooler::usage_error>(&parsed)) {
-    std::cerr << "watercooler: " << error->text << '\n';
+    watercooler::log_line(error->text);
     return 2;
   }
   const auto& opts = std::get<watercooler::options>(parsed);

@@ -19,6 +19,7 @@
 
 #include "actors/cluster.hpp"
 #include "actors/gate.hpp"
+#include "actors/log.hpp"
 #include "actors/node_name.hpp"
 #include "actors/port_mapper.hpp"
 #include "actors/room.hpp"
@@ -38,7 +39,7 @@ constexpr size_t http_threads = 16;   // short requests only: streams leave for 
 constexpr size_t https_threads = 128; // a TLS stream keeps its thread
 
 int fail(const std::string& text, int code) {
-  std::cerr << "watercooler: " << text << '\n';
+  log_line(text);
   return code;
 }
 

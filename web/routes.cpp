@@ -5,7 +5,6 @@
 #include <cctype>
 #include <chrono>
 #include <functional>
-#include <iostream>
 #include <vector>
 
 #include "web/actions.hpp"
