@@ -35,8 +35,10 @@ namespace watercooler {
 
 namespace {
 
-constexpr size_t http_threads = 16;   // short requests only: streams leave for the event loop
-constexpr size_t https_threads = 128; // a TLS stream keeps its thread
+// Short requests only: streams leave for their sessions. A TLS handshake holds its thread until
+// it ends (at most --read-timeout), so HTTPS has more.
+constexpr size_t http_threads = 16;
+constexpr size_t https_threads = 128;
 
 int fail(const std::string& text, int code) {
   log_line(text);

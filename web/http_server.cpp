@@ -1,5 +1,5 @@
-// Keep-alive loop of cpp-httplib's servers, redone so a handler can take a plain socket with it
-// and every request is held to the head and time limits.
+// Keep-alive loop of cpp-httplib's servers, redone so a handler can take the connection (plain
+// or TLS) with it and every request is held to the head and time limits.
 #include "web/http_server.hpp"
 
 #include <algorithm>
@@ -312,8 +312,8 @@ void refuse_request_line(socket_stream& stream, http_server::refusal why, long t
 struct hand_off_slot {
   socket_stream* stream = nullptr;
   std::string client_ip;
-  bool can_hand_off = false; // a TLS connection cannot leave its thread
-  std::function<void(int)> adopt;
+  SSL* ssl = nullptr; // a TLS connection's, handed over with the socket
+  std::function<void(int, SSL*)> adopt;
   bool close = false;
 };
 
@@ -325,7 +325,7 @@ struct loop_settings {
   time_t keep_alive_sec;
   const std::atomic<socket_t>* listening; // INVALID_SOCKET once the server stops
   long read_timeout_ms;
-  bool can_hand_off;
+  SSL* ssl; // the connection's, or nullptr on plain HTTP
   const httplib::Logger* refusal_logger;
 };
 
@@ -334,7 +334,7 @@ using process_fn = std::function<bool(httplib::Stream&, bool last, bool& connect
 
 struct loop_end {
   bool ok = false;      // the last request went well
-  bool adopted = false; // a handler took the socket: it is neither used nor closed any more
+  bool adopted = false; // a handler took the connection: it is neither used nor closed any more
   bool unread = false;  // a request was refused before it was read to its end
 };
 
@@ -345,7 +345,7 @@ loop_end serve_requests(socket_stream& stream, const loop_settings& settings,
   int sock = stream.socket();
   hand_off_slot slot;
   slot.stream = &stream;
-  slot.can_hand_off = settings.can_hand_off;
+  slot.ssl = settings.ssl;
   int client_port = 0;
   stream.get_remote_ip_and_port(slot.client_ip, client_port);
   auto left = settings.keep_alive_max;
@@ -367,7 +367,7 @@ loop_end serve_requests(socket_stream& stream, const loop_settings& settings,
     end.ok = process(stream, left == 1, connection_closed);
     current_slot = nullptr;
     if (slot.adopt) {
-      slot.adopt(sock); // the socket is the adopter's now
+      slot.adopt(sock, slot.ssl); // the connection is the adopter's now
       end.adopted = true;
       return end;
     }
@@ -424,8 +424,8 @@ bool accept_tls(SSL* ssl, int sock, long ms) {
 
 } // namespace
 
-bool http_server::hand_off(std::function<void(int fd)> adopt) {
-  if (current_slot == nullptr || current_slot->stream == nullptr || !current_slot->can_hand_off)
+bool http_server::hand_off(std::function<void(int fd, SSL* ssl)> adopt) {
+  if (current_slot == nullptr || current_slot->stream == nullptr)
     return false;
   current_slot->adopt = std::move(adopt);
   current_slot->stream->discard_writes();
@@ -453,7 +453,7 @@ bool http_server::process_and_close_socket(socket_t sock) {
                          keep_alive_timeout_sec_,
                          &svr_sock_,
                          to_ms(read_timeout_sec_, read_timeout_usec_),
-                         true,
+                         nullptr,
                          &refusal_logger_};
   auto end = serve_requests(stream, settings, [this](httplib::Stream& s, bool last, bool& closed) {
     return process_request(s, last, closed, nullptr);
@@ -470,11 +470,15 @@ bool https_server::process_and_close_socket(socket_t sock) {
   SSL* ssl = SSL_new(ssl_context());
   if (ssl != nullptr && SSL_set_fd(ssl, sock) == 1 && accept_tls(ssl, sock, read_ms)) {
     socket_stream stream(sock, to_ms(write_timeout_sec_, write_timeout_usec_), max_header_, ssl);
-    loop_settings settings{
-      keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_, read_ms, false, &refusal_logger_};
+    loop_settings settings{keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_, read_ms, ssl,
+                           &refusal_logger_};
     end = serve_requests(stream, settings, [this](httplib::Stream& s, bool last, bool& closed) {
       return process_request(s, last, closed, nullptr);
     });
+    if (end.adopted) {
+      ERR_clear_error();
+      return end.ok; // the adopter owns the socket and `ssl`
+    }
     if (end.ok && !end.unread)
       SSL_shutdown(ssl); // close_notify, once: the socket is non-blocking
   }

@@ -38,12 +38,14 @@ protected:
 };
 
 // httplib serves each connection on a pool thread. A long stream must not hold one, so a
-// handler may claim the socket: httplib's response is then discarded and `adopt` owns the fd.
+// handler may claim the connection: httplib's response is then discarded and `adopt` owns the
+// (non-blocking) socket, and on TLS the `SSL` over it.
 class http_server : public httplib::Server, public request_limits {
 public:
-  // From inside a handler: true when the socket will be handed to `adopt` after the handler
-  // returns; false where that is impossible (TLS), and the handler must answer itself.
-  static bool hand_off(std::function<void(int fd)> adopt);
+  // From inside a handler (of this class or https_server): true when the connection will be
+  // handed to `adopt` after the handler returns (`ssl` nullptr on plain HTTP); false on servers
+  // of other classes, where the handler must answer itself.
+  static bool hand_off(std::function<void(int fd, SSL* ssl)> adopt);
 
   // From inside a handler: close the connection after this response, e.g. when the rest of a
   // request body is left unread (it would otherwise be read as the next request: a 414).
@@ -70,7 +72,7 @@ private:
 };
 
 // httplib's TLS server, its connections served by http_server's loop on a TLS stream, so the
-// same request limits hold; they are never handed off (hand_off() says false).
+// same request limits hold and a handler may take the connection in the same way.
 class https_server : public httplib::SSLServer, public request_limits {
 public:
   using httplib::SSLServer::SSLServer;

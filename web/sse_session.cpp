@@ -1,12 +1,7 @@
-// SSE sessions: an actor per stream; plain ones write their socket, TLS ones feed a thread.
+// SSE sessions: an actor per stream, writing its own non-blocking connection.
 #include "web/sse_session.hpp"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
@@ -108,25 +103,28 @@ void join_room(const caf::actor& room, const caf::actor& session, const stream_s
     caf::anon_send(room, join_atom::value, session);
 }
 
-caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_stream stream,
+caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_stream stream,
                           stream_wiring wiring) {
   auto& st = self->state;
   st.counters.start(wiring.metrics, std::move(stream.client));
   st.slot = std::move(stream.slot);
   st.wiring = std::move(wiring);
-  st.fd = stream.fd;
+  st.transport = stream.transport;
   st.chunked = stream.chunked;
   st.events = stream_events(stream.start);
-  st.outbox = stream_outbox(stream.fd);
+  st.outbox = stream_outbox(stream.transport);
   auto poller = st.wiring.poller;
-  st.token = poller->watch(stream.fd, caf::actor_cast<caf::actor>(self));
-  // Whichever way the session ends, the socket is closed once, after the poller let go of it,
-  // and the room forgets our monitor (it would keep this actor's memory for the room's life).
-  self->attach_functor([self, room = st.wiring.room, poller, fd = stream.fd, token = st.token] {
+  auto fd = stream.transport->fd();
+  st.token = poller->watch(fd, caf::actor_cast<caf::actor>(self));
+  // Whichever way the session ends, the connection is closed once, after the poller let go of
+  // its socket, and the room forgets our monitor (it would keep this actor's memory for the
+  // room's life).
+  self->attach_functor([self, room = st.wiring.room, poller, fd, token = st.token,
+                        transport = std::move(stream.transport)] {
     self->demonitor(room); // the state is gone by now
     if (token != 0)
       poller->forget(token, fd);
-    ::close(fd);
+    transport->close();
   });
   if (st.token == 0) {
     self->quit();
@@ -158,7 +156,7 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
     bool blocked = result == stream_outbox::result::blocked;
     if (blocked != s.blocked) {
       s.blocked = blocked;
-      s.wiring.poller->want_write(s.token, s.fd, blocked);
+      s.wiring.poller->want_write(s.token, fd, blocked);
     }
     if (!blocked && s.ending)
       end();
@@ -234,19 +232,12 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
         flush();
     },
     // READABLE: a client has nothing to say on an event stream; its bytes are read and dropped,
-    // and its end of the connection ends the stream.
+    // and its end of the connection ends the stream. (A TLS write may wait for a read, too.)
     [=](readable_atom) {
-      char buf[4096];
-      for (;;) {
-        auto n = ::recv(self->state.fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (n > 0)
-          continue;
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-          return;
+      if (!self->state.transport->discard_input())
         return end();
-      }
+      if (self->state.blocked)
+        flush();
     },
     // CLOSED: from the poller, the connection broke.
     [=](closed_atom) { end(); },
@@ -265,76 +256,6 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_st
       auto& s = self->state;
       return s.counters.report(self->id(), s.outbox.events() + self->mailbox().size());
     },
-  };
-}
-
-caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue, stream_start start,
-                             stream_limits limits, std::shared_ptr<node_metrics> metrics,
-                             std::string client) {
-  self->state.counters.start(std::move(metrics), std::move(client));
-  self->state.events = stream_events(start);
-  self->state.limits = limits;
-  // Hands `out` to the stream's thread; false when the client fell behind and the stream ends
-  // with a gap event instead (what the thread has not taken yet is dropped). After the `last`
-  // piece, which no limit refuses, the thread ends the response.
-  auto enqueue = [=](std::string out, bool last = false) {
-    std::lock_guard<std::mutex> guard(queue->mutex);
-    queue->bytes += out.size();
-    queue->events.push_back(std::move(out));
-    bool behind = !last && over_limits(self->state.limits, queue->events.size(), queue->bytes);
-    if (behind) {
-      queue->events.clear();
-      queue->events.push_back(slow_client_event());
-      queue->bytes = queue->events.back().size();
-    }
-    queue->closed = queue->closed || behind || last;
-    queue->ready.notify_one();
-    return !behind;
-  };
-  auto fell_behind = [=] {
-    self->state.counters.fell_behind();
-    self->quit(); // the room sees it go; the thread writes the gap event and ends the response
-  };
-  auto replayed = [=](const std::vector<chat_message>& replay,
-                      const std::vector<stream_gap>& gaps) {
-    size_t count = 0;
-    auto events = replay_events(self->state.events, replay, gaps, count);
-    if (events.empty())
-      return;
-    self->state.counters.replayed(count, events.size());
-    if (!enqueue(std::move(events)))
-      fell_behind();
-  };
-  return {
-    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
-        const std::string& author, const std::string& text) {
-      auto event = self->state.events.message(origin, inc, seq, published_us, author, text);
-      if (event.empty())
-        return;
-      // Counted when queued: the stream's thread writes it within a second or ends the stream.
-      self->state.counters.wrote(published_us, event.size());
-      if (!enqueue(std::move(event)))
-        fell_behind();
-    },
-    // HISTORY <replay> [<gaps>]
-    [=](history_atom, const std::vector<chat_message>& replay) { replayed(replay, {}); },
-    [=](history_atom, const std::vector<chat_message>& replay,
-        const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
-    // HEARTBEAT: the stream's thread writes it; a failed write ends the stream.
-    [=](heartbeat_atom) {
-      self->state.counters.wrote_other(std::strlen(heartbeat_comment));
-      if (!enqueue(heartbeat_comment))
-        fell_behind();
-    },
-    // STOP: the stream's thread writes the farewell and ends the response.
-    [=](stop_atom) {
-      self->state.counters.wrote_other(std::strlen(stream_farewell));
-      enqueue(stream_farewell, true);
-      self->quit();
-    },
-    // INSPECT
-    [=](inspect_atom) { return self->state.counters.report(self->id(), self->mailbox().size()); },
   };
 }
 

@@ -1,10 +1,8 @@
 // One actor per SSE stream: joins the room, turns each delivered message into an event.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <string>
 
 #include <caf/all.hpp>
@@ -14,6 +12,7 @@
 #include "web/limits.hpp"
 #include "web/stream_outbox.hpp"
 #include "web/stream_poller.hpp"
+#include "web/stream_transport.hpp"
 
 namespace watercooler {
 
@@ -46,7 +45,7 @@ private:
   uint64_t bytes_ = 0;
 };
 
-// Where a plain stream's session is wired to: the room, the node's counters, the socket poller,
+// Where a stream's session is wired to: the room, the node's counters, the socket poller,
 // and how far a client may fall behind.
 struct stream_wiring {
   caf::actor room;
@@ -55,9 +54,9 @@ struct stream_wiring {
   stream_limits limits;
 };
 
-// A plain stream's socket, once httplib handed it over.
-struct plain_stream {
-  int fd = -1;
+// A stream's connection (plain or TLS), once httplib handed it over.
+struct adopted_stream {
+  std::shared_ptr<stream_transport> transport;
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
   stream_start start;
   std::string client; // ip:port
@@ -70,47 +69,23 @@ struct sse_session_state {
   static inline const char* name = "sse_session";
 
   stream_wiring wiring;
-  int fd = -1;
+  std::shared_ptr<stream_transport> transport;
   uint64_t token = 0; // the poller's
   bool chunked = true;
   stream_events events{stream_start{}};
   session_counters counters;
-  stream_outbox outbox{-1};
+  stream_outbox outbox;
   bool flush_queued = false; // a (flush) is in the mailbox, behind whatever else came
   bool blocked = false;      // the socket was full; the poller says when it has room
   bool ending = false;       // the last bytes are queued; quit once written
   stream_slot slot;          // given back when the session ends
 };
 
-// A stream on a plain socket, written by its session with no thread of its own: events that
+// A stream written by its session with no thread of its own, over plain TCP or TLS: events that
 // arrive together go out in one system call, and a client that falls behind `limits` gets a gap
 // event and is disconnected (it resumes with Last-Event-ID) instead of growing the node.
-caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, plain_stream stream,
+caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_stream stream,
                           stream_wiring wiring);
-
-// Events waiting for a stream that a thread writes (TLS connections stay with their thread).
-struct sse_queue {
-  std::mutex mutex;
-  std::condition_variable ready;
-  std::deque<std::string> events;
-  std::size_t bytes = 0; // of `events`
-  bool closed = false;
-};
-
-struct queued_session_state {
-  static inline const char* name = "tls_sse_session";
-
-  session_counters counters;
-  stream_events events{stream_start{}};
-  stream_limits limits;
-};
-
-// The session of a thread-written stream: formats events into `queue`; a client that falls
-// behind `limits` gets a gap event and the end of the stream.
-caf::behavior queued_session(caf::stateful_actor<queued_session_state>* self,
-                             std::shared_ptr<sse_queue> queue, stream_start start,
-                             stream_limits limits, std::shared_ptr<node_metrics> metrics,
-                             std::string client);
 
 // Written when the node stops: come back in a second (to any node: the id resumes the stream).
 inline constexpr const char* stream_farewell = "retry: 1000\n: node stopping\n\n";

@@ -1,9 +1,6 @@
-// The outbox of a plain event stream: gathers waiting pieces into one sendmsg.
+// The outbox of an event stream: gathers waiting pieces into one write of its transport.
 #include "web/stream_outbox.hpp"
 
-#include <cerrno>
-
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 namespace watercooler {
@@ -32,15 +29,11 @@ stream_outbox::result stream_outbox::flush(const std::function<void(const piece&
       iov[count].iov_base = const_cast<char*>(it->bytes.data() + skip);
       iov[count].iov_len = it->bytes.size() - skip;
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = count;
-    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK ? result::blocked : result::failed;
-    }
+    auto n = transport_->write(iov, static_cast<int>(count));
+    if (n < 0)
+      return result::failed;
+    if (n == 0)
+      return result::blocked;
     auto left = static_cast<std::size_t>(n);
     bytes_ -= left;
     while (left > 0) {
@@ -57,7 +50,15 @@ stream_outbox::result stream_outbox::flush(const std::function<void(const piece&
       pieces_.pop_front();
     }
   }
-  return result::done;
+  switch (transport_->flush()) { // what the transport took but kept back
+    case stream_transport::status::done:
+      return result::done;
+    case stream_transport::status::blocked:
+      return result::blocked;
+    case stream_transport::status::failed:
+      break;
+  }
+  return result::failed;
 }
 
 void stream_outbox::drop_unsent() {

@@ -1,12 +1,15 @@
-// The bytes a plain event stream has not written yet: bounded, written with one system call
-// for as many pieces as are waiting, and never blocking.
+// The bytes an event stream has not written yet: bounded, written with one system call for as
+// many pieces as are waiting (one TLS record on TLS), and never blocking.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "web/stream_transport.hpp"
 
 namespace watercooler {
 
@@ -33,10 +36,15 @@ public:
 
   enum class result { done, blocked, failed };
 
-  explicit stream_outbox(int fd) : fd_(fd) {}
+  stream_outbox() = default;
+  // Writes to `transport` (which a session and its clean-up share).
+  explicit stream_outbox(std::shared_ptr<stream_transport> transport)
+      : transport_(std::move(transport)) {}
+  // Writes to the plain socket `fd`, and closes it when destroyed.
+  explicit stream_outbox(int fd) : transport_(plain_transport(fd)) {}
 
   void push(piece p);
-  // Writes what the socket takes now; `written` is called for each piece completely written.
+  // Writes what the connection takes now; `written` is called for each piece completely taken.
   result flush(const std::function<void(const piece&)>& written);
   // Drops every piece not started; a piece partly written stays, so the framing stays whole.
   void drop_unsent();
@@ -52,7 +60,7 @@ public:
   }
 
 private:
-  int fd_;
+  std::shared_ptr<stream_transport> transport_;
   std::deque<piece> pieces_;
   std::size_t offset_ = 0; // into the front piece
   std::size_t events_ = 0;

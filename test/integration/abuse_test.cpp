@@ -65,18 +65,6 @@ struct abused_node {
   }
 };
 
-// The value of `sample` in the node's /metrics; 0 when it has none.
-double metric(uint16_t port, const std::string& sample) {
-  auto res = http_client(port)->Get("/metrics");
-  REQUIRE(res);
-  std::istringstream lines(res->body);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.rfind(sample + " ", 0) == 0)
-      return std::stod(line.substr(sample.size() + 1));
-  return 0;
-}
-
 // The status of an HTTP response, 0 if `response` does not start with a status line.
 int status_of(const std::string& response) {
   if (response.rfind("HTTP/1.", 0) != 0 || response.size() < 12)

@@ -483,11 +483,27 @@ int publish(uint16_t port, std::string_view text) {
   return res ? res->status : -1;
 }
 
-std::unique_ptr<connection> connection::open(uint16_t port, bool tls, clock::time_point deadline) {
+double metric(uint16_t port, std::string_view sample) {
+  auto res = http_client(port)->Get("/metrics");
+  if (!res || res->status != 200)
+    return -1;
+  auto prefix = std::string(sample) + " ";
+  std::istringstream lines(res->body);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind(prefix, 0) == 0)
+      return std::stod(line.substr(prefix.size()));
+  return 0;
+}
+
+std::unique_ptr<connection> connection::open(uint16_t port, bool tls, clock::time_point deadline,
+                                             int receive_buffer) {
   std::unique_ptr<connection> conn(new connection());
   conn->fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (conn->fd_ < 0)
     return nullptr;
+  if (receive_buffer > 0) // before connect, so the window stays small
+    ::setsockopt(conn->fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   int one = 1;
   ::setsockopt(conn->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto addr = loopback(port);
@@ -620,9 +636,10 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
   return response;
 }
 
-sse_stream::sse_stream(uint16_t port, bool tls, clock::duration timeout, const std::string& path) {
+sse_stream::sse_stream(uint16_t port, bool tls, clock::duration timeout, const std::string& path,
+                       int receive_buffer) {
   auto deadline = in(timeout);
-  connection_ = connection::open(port, tls, deadline);
+  connection_ = connection::open(port, tls, deadline, receive_buffer);
   REQUIRE_MESSAGE(connection_ != nullptr, "cannot connect to 127.0.0.1:" << port);
   REQUIRE(connection_->write_all("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", deadline));
   std::string received;

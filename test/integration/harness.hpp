@@ -208,14 +208,20 @@ std::unique_ptr<httplib::SSLClient> https_client(uint16_t port);
 std::string form_encode(std::string_view text);
 // POST /publish message=<text>; the status, or -1 if the request failed.
 int publish(uint16_t port, std::string_view text);
+// The value of a sample of the node's GET /metrics, named as written there with its labels, e.g.
+// `watercooler_sessions` or `watercooler_http_requests_total{route="/",status="200"}`; 0 when
+// the node has none (a labelled counter appears with its first count); -1 if the request failed.
+double metric(uint16_t port, std::string_view sample);
 
 // A client socket on 127.0.0.1, plain or TLS (no verification), non-blocking with deadlines.
 class connection {
 public:
   enum class read_status { data, timeout, closed };
 
-  // nullptr if it could not connect (and handshake) before the deadline.
-  static std::unique_ptr<connection> open(uint16_t port, bool tls, clock::time_point deadline);
+  // nullptr if it could not connect (and handshake) before the deadline. `receive_buffer` > 0
+  // makes the socket's receive buffer that small (a client slow to read).
+  static std::unique_ptr<connection> open(uint16_t port, bool tls, clock::time_point deadline,
+                                          int receive_buffer = 0);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -239,9 +245,10 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
 // GET /listen read by hand: head, de-chunked body, events through watercooler::sse_parser.
 class sse_stream {
 public:
-  // REQUIREs a complete response head within `timeout`; `path` may add a query, e.g. format=json.
+  // REQUIREs a complete response head within `timeout`; `path` may add a query, e.g. format=json;
+  // `receive_buffer` as for connection::open.
   explicit sse_stream(uint16_t port, bool tls = false, clock::duration timeout = 10s,
-                      const std::string& path = "/listen");
+                      const std::string& path = "/listen", int receive_buffer = 0);
 
   int status() const {
     return status_;
