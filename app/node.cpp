@@ -267,9 +267,9 @@ int run_node(const options& opts) {
   context->not_found_html = render_page("not_found_page.html", node);
 
   http_server http;
-  http.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };
+  http.set_threads(http_threads);
   https_server https(files.certificate_path.c_str(), files.key_path.c_str());
-  https.new_task_queue = [] { return new httplib::ThreadPool(https_threads); };
+  https.set_threads(https_threads);
   for (httplib::Server* server :
        {static_cast<httplib::Server*>(&http), static_cast<httplib::Server*>(&https)}) {
     install_routes(*server, context);

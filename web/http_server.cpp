@@ -323,7 +323,8 @@ thread_local hand_off_slot* current_slot = nullptr;
 struct loop_settings {
   std::size_t keep_alive_max;
   time_t keep_alive_sec;
-  const std::atomic<socket_t>* listening; // INVALID_SOCKET once the server stops
+  const std::atomic<socket_t>* listening;  // INVALID_SOCKET once the server stops
+  const std::atomic<std::size_t>* waiting; // connections waiting for a pool thread
   long read_timeout_ms;
   SSL* ssl; // the connection's, or nullptr on plain HTTP
   const httplib::Logger* refusal_logger;
@@ -351,10 +352,12 @@ loop_end serve_requests(socket_stream& stream, const loop_settings& settings,
   auto left = settings.keep_alive_max;
   loop_end end;
   while (left > 0) {
-    // Wait for the next request in short steps so that stop() is not held up.
+    // Wait for the next request in short steps so that stop() is not held up, nor (between
+    // requests) a connection that waits for this thread.
     bool readable = stream.has_buffered();
+    bool idle = left < settings.keep_alive_max;
     for (long waited = 0; waited < settings.keep_alive_sec * 1000 && !readable; waited += 100) {
-      if (*settings.listening == INVALID_SOCKET)
+      if (*settings.listening == INVALID_SOCKET || (idle && *settings.waiting > 0))
         break;
       readable = wait_for(sock, POLLIN, 100);
     }
@@ -424,6 +427,30 @@ bool accept_tls(SSL* ssl, int sock, long ms) {
 
 } // namespace
 
+std::function<httplib::TaskQueue*()> request_limits::counted_pool(std::size_t threads) {
+  // httplib::ThreadPool, with each queued connection counted until a thread takes it.
+  class pool final : public httplib::TaskQueue {
+  public:
+    pool(std::size_t threads, std::shared_ptr<std::atomic<std::size_t>> waiting)
+        : waiting_(std::move(waiting)), threads_(threads) {}
+    void enqueue(std::function<void()> fn) override {
+      ++*waiting_;
+      threads_.enqueue([fn = std::move(fn), waiting = waiting_] {
+        --*waiting;
+        fn();
+      });
+    }
+    void shutdown() override {
+      threads_.shutdown();
+    }
+
+  private:
+    std::shared_ptr<std::atomic<std::size_t>> waiting_;
+    httplib::ThreadPool threads_;
+  };
+  return [threads, waiting = waiting_] { return new pool(threads, waiting); };
+}
+
 bool http_server::hand_off(std::function<void(int fd, SSL* ssl)> adopt) {
   if (current_slot == nullptr || current_slot->stream == nullptr)
     return false;
@@ -452,6 +479,7 @@ bool http_server::process_and_close_socket(socket_t sock) {
   loop_settings settings{keep_alive_max_count_,
                          keep_alive_timeout_sec_,
                          &svr_sock_,
+                         waiting_.get(),
                          to_ms(read_timeout_sec_, read_timeout_usec_),
                          nullptr,
                          &refusal_logger_};
@@ -470,8 +498,9 @@ bool https_server::process_and_close_socket(socket_t sock) {
   SSL* ssl = SSL_new(ssl_context());
   if (ssl != nullptr && SSL_set_fd(ssl, sock) == 1 && accept_tls(ssl, sock, read_ms)) {
     socket_stream stream(sock, to_ms(write_timeout_sec_, write_timeout_usec_), max_header_, ssl);
-    loop_settings settings{keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_, read_ms, ssl,
-                           &refusal_logger_};
+    loop_settings settings{
+      keep_alive_max_count_, keep_alive_timeout_sec_, &svr_sock_, waiting_.get(), read_ms, ssl,
+      &refusal_logger_};
     end = serve_requests(stream, settings, [this](httplib::Stream& s, bool last, bool& closed) {
       return process_request(s, last, closed, nullptr);
     });

@@ -2,8 +2,10 @@
 // socket over to an actor.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <httplib.h>
@@ -33,8 +35,16 @@ public:
   }
 
 protected:
+  // A pool of `threads` for httplib's new_task_queue that counts the connections waiting for
+  // one: while any does, a keep-alive connection that sits idle after a request closes and
+  // gives its thread up (an HTTP client reconnects; httplib alone would hold the thread for the
+  // whole keep-alive timeout, and a few browsers' idle connections would stall everyone else).
+  std::function<httplib::TaskQueue*()> counted_pool(std::size_t threads);
+
   std::size_t max_header_ = default_max_header;
   httplib::Logger refusal_logger_;
+  std::shared_ptr<std::atomic<std::size_t>> waiting_ =
+    std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 // httplib serves each connection on a pool thread. A long stream must not hold one, so a
@@ -67,6 +77,11 @@ public:
   // Binds host:port with a deep accept queue (httplib's compiled-in backlog is 5).
   bool bind(const std::string& host, int port, std::string& error);
 
+  // Serves connections on `threads` pool threads; see counted_pool().
+  void set_threads(std::size_t threads) {
+    new_task_queue = counted_pool(threads);
+  }
+
 private:
   bool process_and_close_socket(socket_t sock) override;
 };
@@ -76,6 +91,11 @@ private:
 class https_server : public httplib::SSLServer, public request_limits {
 public:
   using httplib::SSLServer::SSLServer;
+
+  // Serves connections on `threads` pool threads; see counted_pool().
+  void set_threads(std::size_t threads) {
+    new_task_queue = counted_pool(threads);
+  }
 
 private:
   bool process_and_close_socket(socket_t sock) override;
