@@ -496,6 +496,8 @@ bool https_server::process_and_close_socket(socket_t sock) {
   ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL, 0) | O_NONBLOCK);
   loop_end end;
   SSL* ssl = SSL_new(ssl_context());
+  if (ssl != nullptr) // buffers only while a record is in flight: streams idle most of the time
+    SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   if (ssl != nullptr && SSL_set_fd(ssl, sock) == 1 && accept_tls(ssl, sock, read_ms)) {
     socket_stream stream(sock, to_ms(write_timeout_sec_, write_timeout_usec_), max_header_, ssl);
     loop_settings settings{

@@ -17,7 +17,7 @@ namespace {
 
 class plain final : public stream_transport {
 public:
-  explicit plain(int fd) : fd_(fd) {}
+  explicit plain(int fd) : stream_transport(fd) {}
   ~plain() override {
     close();
   }
@@ -57,13 +57,6 @@ public:
       ::close(fd_);
     fd_ = -1;
   }
-
-  int fd() const override {
-    return fd_;
-  }
-
-private:
-  int fd_;
 };
 
 // OpenSSL's error queue is per thread and sessions move between scheduler threads: each call
@@ -72,7 +65,7 @@ class tls final : public stream_transport {
 public:
   static constexpr std::size_t record_bytes = 16384;
 
-  tls(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {
+  tls(int fd, SSL* ssl) : stream_transport(fd), ssl_(ssl) {
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                          | SSL_MODE_RELEASE_BUFFERS);
   }
@@ -143,12 +136,7 @@ public:
     fd_ = -1;
   }
 
-  int fd() const override {
-    return fd_;
-  }
-
 private:
-  int fd_;
   SSL* ssl_;
   std::string out_;      // one record's bytes, taken from the pieces
   std::size_t sent_ = 0; // of out_

@@ -14,7 +14,10 @@ class stream_transport {
 public:
   enum class status { done, blocked, failed };
 
+  explicit stream_transport(int fd) : fd_(fd) {}
   virtual ~stream_transport() = default;
+  stream_transport(const stream_transport&) = delete;
+  stream_transport& operator=(const stream_transport&) = delete;
 
   // Takes what it can of `iov` now: the number of bytes taken (0: none, go on once the socket
   // is writable), -1 when the connection failed.
@@ -28,7 +31,13 @@ public:
   // socket; once only, later calls do nothing. The destructor calls it.
   virtual void close() = 0;
 
-  virtual int fd() const = 0;
+  // The socket; -1 once closed.
+  int fd() const {
+    return fd_;
+  }
+
+protected:
+  int fd_;
 };
 
 // A plain socket: writes are one sendmsg of every piece.
