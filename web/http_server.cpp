@@ -30,6 +30,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 constexpr int accept_backlog = 4096;
+// A connection that has sent nothing for this long gives its thread up to one that waits.
+constexpr long silent_ms = 1000;
 // CPPHTTPLIB_REQUEST_URI_MAX_LENGTH and CPPHTTPLIB_HEADER_MAX_LENGTH, compiled into the .so.
 constexpr std::size_t line_max = 8192;
 
@@ -352,12 +354,16 @@ loop_end serve_requests(socket_stream& stream, const loop_settings& settings,
   auto left = settings.keep_alive_max;
   loop_end end;
   while (left > 0) {
-    // Wait for the next request in short steps so that stop() is not held up, nor (between
-    // requests) a connection that waits for this thread.
+    // Wait for the next request in short steps so that stop() is not held up, nor a connection
+    // that waits for this thread while this one is idle after a request, or has been silent for
+    // a second since it was accepted (a browser's unused preconnection, or a client that never
+    // asks).
     bool readable = stream.has_buffered();
-    bool idle = left < settings.keep_alive_max;
+    bool after_request = left < settings.keep_alive_max;
     for (long waited = 0; waited < settings.keep_alive_sec * 1000 && !readable; waited += 100) {
-      if (*settings.listening == INVALID_SOCKET || (idle && *settings.waiting > 0))
+      if (*settings.listening == INVALID_SOCKET)
+        break;
+      if ((after_request || waited >= silent_ms) && *settings.waiting > 0)
         break;
       readable = wait_for(sock, POLLIN, 100);
     }

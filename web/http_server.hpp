@@ -36,9 +36,10 @@ public:
 
 protected:
   // A pool of `threads` for httplib's new_task_queue that counts the connections waiting for
-  // one: while any does, a keep-alive connection that sits idle after a request closes and
-  // gives its thread up (an HTTP client reconnects; httplib alone would hold the thread for the
-  // whole keep-alive timeout, and a few browsers' idle connections would stall everyone else).
+  // one: while any does, a keep-alive connection that sits idle after a request, or one silent
+  // for a second since it was accepted, closes and gives its thread up (an HTTP client
+  // reconnects; httplib alone would hold the thread for the whole keep-alive timeout, and a few
+  // browsers' idle connections would stall everyone else).
   std::function<httplib::TaskQueue*()> counted_pool(std::size_t threads);
 
   std::size_t max_header_ = default_max_header;

@@ -1,4 +1,4 @@
-// The keep-alive loop's pool: idle keep-alive connections give their threads up to waiting ones.
+// The keep-alive loop's pool: idle and silent connections give their threads up to waiting ones.
 #include <chrono>
 #include <string>
 #include <thread>
@@ -69,7 +69,7 @@ bool one_closed_by_server(const client& a, const client& b) {
 
 } // namespace
 
-TEST_CASE("an idle keep-alive connection gives its thread up to a connection that waits") {
+TEST_CASE("idle and silent connections give their threads up to a connection that waits") {
   http_server server;
   server.set_threads(2);
   server.set_keep_alive_timeout(3600); // without giving up, the third client would wait an hour
@@ -84,6 +84,12 @@ TEST_CASE("an idle keep-alive connection gives its thread up to a connection tha
     CHECK(first.get().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(second.get().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     // Both threads now wait for the next request of an idle connection.
+    client third(port);
+    CHECK(third.get().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(one_closed_by_server(first, second));
+  }
+  SUBCASE("silent since accepted: closed when another connection needs the thread") {
+    client first(port), second(port); // they take both threads and never send a request
     client third(port);
     CHECK(third.get().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(one_closed_by_server(first, second));
