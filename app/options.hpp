@@ -7,7 +7,7 @@
 #include <variant>
 #include <vector>
 
-#include "web/limits.hpp"
+#include "web/http/limits.hpp"
 
 namespace watercooler {
 

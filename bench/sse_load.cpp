@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "bench/load_common.hpp"
-#include "web/sse.hpp"
+#include "web/stream/sse.hpp"
 
 namespace {
 

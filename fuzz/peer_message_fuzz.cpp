@@ -19,8 +19,8 @@
 #include "actors/node_name.hpp"
 #include "actors/protocol.hpp"
 #include "app/inspect_output.hpp"
-#include "web/chat_event.hpp"
-#include "web/sse.hpp"
+#include "web/stream/chat_event.hpp"
+#include "web/stream/sse.hpp"
 
 namespace {
 

@@ -9,13 +9,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "web/chat_event.hpp"
+#include "test/event_source.hpp"
 #include "web/form.hpp"
-#include "web/sse.hpp"
+#include "web/stream/chat_event.hpp"
+#include "web/stream/sse.hpp"
 
 namespace {
 
 using namespace std::string_view_literals;
+using watercooler::as_browser_data;
 
 [[noreturn]] void fail(const char* what, std::string_view frame) {
   std::fprintf(stderr, "sse_fuzz: %s\nframe: %.*s\n", what, static_cast<int>(frame.size()),
@@ -28,21 +30,6 @@ std::string without_line_breaks(std::string_view text) {
   for (char c : text)
     if (c != '\r' && c != '\n')
       out += c;
-  return out;
-}
-
-// What EventSource makes of `text`'s line breaks: CRLF, CR and LF all become LF.
-std::string as_browser_data(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') {
-      out += '\n';
-      if (i + 1 < text.size() && text[i + 1] == '\n')
-        ++i;
-    } else {
-      out += text[i];
-    }
-  }
   return out;
 }
 

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "web/actions.hpp"
-#include "web/request_log.hpp"
+#include "web/http/request_log.hpp"
 
 namespace watercooler {
 

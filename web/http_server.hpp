@@ -10,7 +10,7 @@
 
 #include <httplib.h>
 
-#include "web/limits.hpp"
+#include "web/http/limits.hpp"
 
 namespace watercooler {
 

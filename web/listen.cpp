@@ -8,7 +8,7 @@
 
 #include "web/actions.hpp"
 #include "web/http_server.hpp"
-#include "web/sse_session.hpp"
+#include "web/stream/sse_session.hpp"
 
 namespace watercooler {
 

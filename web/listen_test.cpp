@@ -14,10 +14,10 @@
 
 #include "actors/room.hpp"
 #include "web/actions.hpp"
-#include "web/chat_event.hpp"
 #include "web/http_server.hpp"
 #include "web/routes.hpp"
-#include "web/sse.hpp"
+#include "web/stream/chat_event.hpp"
+#include "web/stream/sse.hpp"
 
 namespace watercooler {
 
@@ -111,6 +111,29 @@ int open_stream(int port, std::string& head, const std::string& path = "/listen"
   return fd;
 }
 
+// Appends to `received` what arrives on `fd` within `wait_ms`; false once the peer closed.
+bool receive_some(int fd, std::string& received, int wait_ms = 500) {
+  pollfd p{fd, POLLIN, 0};
+  char buf[4096];
+  if (::poll(&p, 1, wait_ms) <= 0)
+    return true;
+  auto n = ::recv(fd, buf, sizeof(buf), 0);
+  if (n <= 0)
+    return false;
+  received.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+// Receives into `received` until it holds `wanted`, the peer closes or `timeout` passes.
+bool receive_until(int fd, std::string& received, const std::string& wanted,
+                   std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (received.find(wanted) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    if (!receive_some(fd, received))
+      break;
+  return received.find(wanted) != std::string::npos;
+}
+
 // The events of a stream, through the parser, until `done` says enough or five seconds pass.
 template <class Done>
 std::vector<sse_message> read_events(int fd, std::string body, Done done) {
@@ -133,14 +156,10 @@ std::vector<sse_message> read_events(int fd, std::string body, Done done) {
   feed(body);
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!done(events) && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    char buf[4096];
-    if (::poll(&p, 1, 500) > 0) {
-      auto n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0)
-        break;
-      feed(std::string(buf, static_cast<size_t>(n)));
-    }
+    std::string bytes;
+    if (!receive_some(fd, bytes))
+      break;
+    feed(bytes);
   }
   return events;
 }
@@ -176,19 +195,7 @@ TEST_CASE("a listen stream gets an event stream head and the published messages"
   CHECK(res->status == 303);
   // The body is chunked: the event is inside one chunk.
   std::string body = head.substr(head.find("\r\n\r\n") + 4);
-  auto event = sse_event("line one\nline two");
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (body.find(event) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    char buf[1024];
-    if (::poll(&p, 1, 500) > 0) {
-      auto n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0)
-        break;
-      body.append(buf, static_cast<size_t>(n));
-    }
-  }
-  CHECK(body.find(event) != std::string::npos);
+  CHECK(receive_until(fd, body, sse_event("line one\nline two"), 5s));
   ::close(fd);
 }
 
@@ -398,14 +405,8 @@ TEST_CASE("a publish body over the limit gets 413 and the connection closes unre
       ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
       body_sent = true;
     }
-    pollfd p{fd, POLLIN, 0};
-    char buf[4096];
-    if (::poll(&p, 1, 500) <= 0)
-      continue;
-    auto n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0)
+    if (!receive_some(fd, response))
       break; // closed
-    response.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
   CHECK(response.rfind("HTTP/1.1 413 ", 0) == 0);
@@ -503,29 +504,11 @@ TEST_CASE("every byte a stream gets is counted in the metrics, heartbeats includ
   REQUIRE(fd >= 0);
   caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{1});
   std::string received = head;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (received.find(heartbeat_comment) == std::string::npos
-         && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    char buf[1024];
-    if (::poll(&p, 1, 500) > 0) {
-      auto n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0)
-        break;
-      received.append(buf, static_cast<size_t>(n));
-    }
-  }
-  REQUIRE(received.find(heartbeat_comment) != std::string::npos);
+  REQUIRE(receive_until(fd, received, heartbeat_comment, 10s));
   caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{0}); // no more ticks
   node.sessions(); // the room has taken that in: no heartbeat comes after what it sent
   CHECK(eventually([&] {
-    pollfd p{fd, POLLIN, 0};
-    char buf[1024];
-    if (::poll(&p, 1, 0) > 0) {
-      auto n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n > 0)
-        received.append(buf, static_cast<size_t>(n));
-    }
+    receive_some(fd, received, 0);
     return node.metrics->bytes_sent == received.size();
   }));
   ::close(fd);

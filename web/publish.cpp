@@ -9,10 +9,10 @@
 
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
-#include "web/chat_event.hpp"
 #include "web/form.hpp"
 #include "web/http_server.hpp"
 #include "web/origin.hpp"
+#include "web/stream/chat_event.hpp"
 
 namespace watercooler {
 

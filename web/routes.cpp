@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "web/actions.hpp"
+#include "web/http/request_log.hpp"
 #include "web/http_server.hpp"
-#include "web/request_log.hpp"
 
 namespace watercooler {
 

@@ -9,9 +9,9 @@
 #include <caf/all.hpp>
 
 #include "actors/metrics.hpp"
-#include "web/limits.hpp"
-#include "web/stream_outbox.hpp"
-#include "web/stream_poller.hpp"
+#include "web/http/limits.hpp"
+#include "web/stream/stream_outbox.hpp"
+#include "web/stream/stream_poller.hpp"
 
 namespace watercooler {
 

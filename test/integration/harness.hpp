@@ -15,7 +15,7 @@
 #include <httplib.h>
 #include <sys/types.h>
 
-#include "web/sse.hpp"
+#include "web/stream/sse.hpp"
 
 // Exit codes print as "3", "-9" (killed by signal 9) or "none" (still running, timed out).
 template <>

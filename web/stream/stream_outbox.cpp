@@ -1,5 +1,5 @@
 // The outbox of an event stream: gathers waiting pieces into one write of its transport.
-#include "web/stream_outbox.hpp"
+#include "web/stream/stream_outbox.hpp"
 
 #include <sys/uio.h>
 

@@ -7,7 +7,7 @@
 
 #include <doctest/doctest.h>
 
-#include "web/limits.hpp"
+#include "web/http/limits.hpp"
 
 namespace watercooler {
 

@@ -2,8 +2,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "web/chat_event.hpp"
-#include "web/sse.hpp"
+#include "web/stream/chat_event.hpp"
+#include "web/stream/sse.hpp"
 
 namespace watercooler {
 

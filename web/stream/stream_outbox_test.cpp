@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "web/stream_outbox.hpp"
+#include "web/stream/stream_outbox.hpp"
 
 namespace watercooler {
 

@@ -1,5 +1,5 @@
 // The stream poller: epoll in edge-triggered mode, one registration per stream socket.
-#include "web/stream_poller.hpp"
+#include "web/stream/stream_poller.hpp"
 
 #include <cerrno>
 #include <cstring>

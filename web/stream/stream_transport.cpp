@@ -1,5 +1,5 @@
 // Plain and TLS transports of the event streams that sessions write themselves.
-#include "web/stream_transport.hpp"
+#include "web/stream/stream_transport.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -8,11 +8,11 @@
 #include <caf/all.hpp>
 
 #include "actors/metrics.hpp"
-#include "web/chat_event.hpp"
-#include "web/limits.hpp"
-#include "web/stream_outbox.hpp"
-#include "web/stream_poller.hpp"
-#include "web/stream_transport.hpp"
+#include "web/http/limits.hpp"
+#include "web/stream/chat_event.hpp"
+#include "web/stream/stream_outbox.hpp"
+#include "web/stream/stream_poller.hpp"
+#include "web/stream/stream_transport.hpp"
 
 namespace watercooler {
 

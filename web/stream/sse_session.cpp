@@ -1,11 +1,11 @@
 // SSE sessions: an actor per stream, writing its own non-blocking connection.
-#include "web/sse_session.hpp"
+#include "web/stream/sse_session.hpp"
 
 #include <cstdio>
 
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
-#include "web/sse.hpp"
+#include "web/stream/sse.hpp"
 
 namespace watercooler {
 

@@ -1,5 +1,5 @@
 // Per-address stream slots and publish token buckets.
-#include "web/limits.hpp"
+#include "web/http/limits.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "web/stream_transport.hpp"
+#include "web/stream/stream_transport.hpp"
 
 namespace watercooler {
 

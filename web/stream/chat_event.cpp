@@ -1,9 +1,9 @@
 // The two shapes of a /listen event: the tutorial's plain text, and one JSON object per message.
-#include "web/chat_event.hpp"
+#include "web/stream/chat_event.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "web/sse.hpp"
+#include "web/stream/sse.hpp"
 
 namespace watercooler {
 

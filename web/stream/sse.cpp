@@ -1,5 +1,5 @@
 // Server-Sent Events framing and parsing, following the WHATWG HTML event stream format.
-#include "web/sse.hpp"
+#include "web/stream/sse.hpp"
 
 #include <limits>
 

@@ -1,5 +1,5 @@
 // Request log lines: client address, method, path, status and time taken, to stdout.
-#include "web/request_log.hpp"
+#include "web/http/request_log.hpp"
 
 #include <chrono>
 #include <cstdio>

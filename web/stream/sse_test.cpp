@@ -1,7 +1,8 @@
 // Unit tests of Server-Sent Events framing and parsing.
 #include <doctest/doctest.h>
 
-#include "web/sse.hpp"
+#include "test/event_source.hpp"
+#include "web/stream/sse.hpp"
 
 namespace watercooler {
 
@@ -24,21 +25,6 @@ std::vector<sse_message> parse_bytewise(std::string_view stream) {
 
 sse_message message(std::string data, std::string type = "message", std::string id = "") {
   return sse_message{std::move(type), std::move(data), std::move(id)};
-}
-
-// What a browser shows: every CRLF, CR and LF becomes "\n".
-std::string normalised(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') {
-      out += '\n';
-      if (i + 1 < text.size() && text[i + 1] == '\n')
-        ++i;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 } // namespace
@@ -130,7 +116,7 @@ TEST_CASE("sse events round-trip through the parser to the original text") {
   };
   for (const char* text : texts) {
     CAPTURE(text);
-    auto expected = std::vector<sse_message>{message(normalised(text))};
+    auto expected = std::vector<sse_message>{message(as_browser_data(text))};
     CHECK(parse(sse_event(text)) == expected);
     CHECK(parse_bytewise(sse_event(text)) == expected);
   }
@@ -147,7 +133,7 @@ TEST_CASE("sse events round-trip through the parser to the original text") {
     std::vector<sse_message> expected;
     for (const char* text : texts) {
       stream += sse_event(text);
-      expected.push_back(message(normalised(text)));
+      expected.push_back(message(as_browser_data(text)));
     }
     CHECK(parse(stream) == expected);
     CHECK(parse_bytewise(stream) == expected);
