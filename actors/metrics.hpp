@@ -42,7 +42,10 @@ struct node_metrics {
   std::atomic<uint64_t> bytes_sent{0};  // bytes written to local streams
   std::atomic<int64_t> sessions{0};     // streams open now
   std::atomic<uint64_t> fell_behind{0}; // streams ended because their client could not keep up
-  latency_histogram latency;            // origin's publish -> written to a local stream
+  std::atomic<int64_t> connections{0};  // HTTP(S) connections on the front now (not streams)
+  std::atomic<uint64_t> refused_per_address{0}; // connections over the per-address limit
+  std::atomic<uint64_t> refused_in_all{0};      // connections over the limit in all
+  latency_histogram latency;                    // origin's publish -> written to a local stream
 
   // Per peer node: its state since when, round trip, messages forwarded to and received from it.
   void peer_connected(const std::string& peer, const std::string& address);

@@ -10,6 +10,7 @@
 #include "app/inspect.hpp"
 #include "app/node.hpp"
 #include "app/options.hpp"
+#include "web/http/front.hpp"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
   }
   const auto& opts = std::get<watercooler::options>(parsed);
   if (opts.help) {
-    std::cout << watercooler::help_text(watercooler::default_state_dir());
+    std::cout << watercooler::help_text(watercooler::default_state_dir(),
+                                        watercooler::default_max_connections());
     return 0;
   }
   if (opts.version) {

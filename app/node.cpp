@@ -1,4 +1,4 @@
-// Wires a node together: room, port mapper, cluster, then HTTP and HTTPS on cpp-httplib.
+// Wires a node together: room, port mapper, cluster, then the HTTP and HTTPS front.
 #include "app/node.hpp"
 
 #include <cerrno>
@@ -28,17 +28,15 @@
 #include "app/dist_tls.hpp"
 #include "app/sys_config.hpp"
 #include "web/actions.hpp"
-#include "web/http_server.hpp"
+#include "web/http/front.hpp"
 #include "web/routes.hpp"
 
 namespace watercooler {
 
 namespace {
 
-// Short requests only: streams leave for their sessions. A TLS handshake holds its thread until
-// it ends (at most --read-timeout), so HTTPS has more.
-constexpr size_t http_threads = 16;
-constexpr size_t https_threads = 128;
+// Threads for requests that are whole in memory; a publish waits for the room on one.
+constexpr size_t request_threads = 8;
 
 int fail(const std::string& text, int code) {
   log_line(text);
@@ -254,9 +252,7 @@ int run_node(const options& opts) {
   context->node = node;
   context->max_body = opts.max_body;
   context->max_message = opts.max_message;
-  context->max_header = opts.max_header;
-  context->read_timeout = std::chrono::seconds(opts.read_timeout);
-  context->streams = std::make_shared<stream_slots>(opts.max_streams);
+  context->streams = std::make_shared<address_slots>(opts.max_streams);
   context->publish_rate = std::make_shared<rate_limiter>(opts.publish_rate, opts.publish_burst);
   context->metrics = metrics;
   context->poller = std::make_shared<stream_poller>();
@@ -266,22 +262,25 @@ int run_node(const options& opts) {
   context->home_page_html = render_page("home_page.html", node);
   context->not_found_html = render_page("not_found_page.html", node);
 
-  http_server http;
-  http.set_threads(http_threads);
-  https_server https(files.certificate_path.c_str(), files.key_path.c_str());
-  https.set_threads(https_threads);
-  for (httplib::Server* server :
-       {static_cast<httplib::Server*>(&http), static_cast<httplib::Server*>(&https)}) {
-    install_routes(*server, context);
-    server->set_payload_max_length(opts.max_body + 1);
-  }
+  router routes;
+  auto logger = install_routes(routes, context);
+  front_settings web;
+  web.max_header = opts.max_header;
+  web.max_body = opts.max_body;
+  web.read_timeout = std::chrono::seconds(opts.read_timeout);
+  web.keep_alive_timeout = std::chrono::seconds(opts.keep_alive_timeout);
+  web.max_connections =
+    opts.max_connections != 0 ? opts.max_connections : default_max_connections();
+  web.max_per_address = opts.max_connections_per_address;
+  web.threads = request_threads;
+  http_front front(routes, web, metrics);
+  front.set_refusal_logger(logger);
   std::string error;
-  if (!https.is_valid())
-    error = "cannot load the certificate in " + state_dir;
-  else if (http.bind(opts.bind, opts.port, error)
-           && bind_with_backlog(https, opts.bind, opts.secure_port, error))
-    error.clear();
-  if (!error.empty())
+  auto https = server_tls(files.certificate_path, files.key_path, error);
+  if (!https)
+    return fail(error + " (in " + state_dir + ")", 1);
+  if (front.listen(opts.bind, opts.port, nullptr, error) == 0
+      || front.listen(opts.bind, opts.secure_port, https, error) == 0 || !front.start(error))
     return fail(error, 1);
   node_report facts;
   facts.version = WATERCOOLER_VERSION;
@@ -295,8 +294,6 @@ int run_node(const options& opts) {
     if (*a)
       others.push_back(*a);
   caf::anon_send(actors.room, about_atom::value, facts, others);
-  std::thread http_thread([&] { http.listen_after_bind(); });
-  std::thread https_thread([&] { https.listen_after_bind(); });
   std::cout << "watercooler: " << node << " on http://" << opts.bind << ":" << opts.port
             << " and https://" << opts.bind << ":" << opts.secure_port << std::endl;
 
@@ -304,15 +301,12 @@ int run_node(const options& opts) {
   sigwait(&stop_signals, &signal);
   std::cout << "watercooler: stopping on " << signal_name(signal) << std::endl;
   watch_the_stop(stop_signals);
-  // Stop accepting, then end every stream with a reconnect hint (TLS streams' threads see it
-  // and finish), then wait for the servers' threads.
-  http.stop();
-  https.stop();
+  // Stop accepting and close the connections that are no stream, then end every stream with a
+  // reconnect hint.
+  front.stop();
   caf::scoped_actor self{system};
   self->request(actors.room, std::chrono::seconds(1), stop_atom::value)
     .receive([](uint64_t) {}, [](const caf::error&) {});
-  http_thread.join();
-  https_thread.join();
   return 0;
 }
 

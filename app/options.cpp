@@ -52,6 +52,12 @@ const number_flag number_flags[] = {
    [](options& o, uint64_t n) { o.max_streams = static_cast<std::size_t>(n); }},
   {"--read-timeout", 1, 3600, "a number of seconds",
    [](options& o, uint64_t n) { o.read_timeout = static_cast<unsigned>(n); }},
+  {"--keep-alive-timeout", 1, 3600, "a number of seconds",
+   [](options& o, uint64_t n) { o.keep_alive_timeout = static_cast<unsigned>(n); }},
+  {"--max-connections", 1, 10000000, "a number of connections",
+   [](options& o, uint64_t n) { o.max_connections = static_cast<std::size_t>(n); }},
+  {"--max-connections-per-address", 0, 10000000, "a number of connections",
+   [](options& o, uint64_t n) { o.max_connections_per_address = static_cast<std::size_t>(n); }},
   {"--history", 0, 1000000, "a number of messages",
    [](options& o, uint64_t n) { o.history = static_cast<std::size_t>(n); }},
   {"--history-age", 0, 604800, "a number of seconds",
@@ -218,7 +224,7 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
   return opts;
 }
 
-std::string help_text(const std::string& default_state_dir) {
+std::string help_text(const std::string& default_state_dir, std::size_t default_connections) {
   return R"(watercooler - a distributed chat room: a web page per node, messages shared by every node.
 
 Usage:
@@ -257,6 +263,18 @@ Options:
   --read-timeout SECONDS
                         a request, head and body, must arrive within this many seconds of its
                         first byte (default 10); a slower one gets 408 and is cut off.
+  --keep-alive-timeout SECONDS
+                        an idle connection between two requests stays open this long
+                        (default 5), whatever the load.
+  --max-connections N   HTTP and HTTPS connections open at once, event streams not counted
+                        (default: half the open-files limit, now )"
+         + std::to_string(default_connections) + R"(); more are refused
+                        (503 on HTTP, closed on HTTPS).
+  --max-connections-per-address N
+                        connections open at once per client address (IPv6: per /64), event
+                        streams not counted (default 256; 0 no limit); more get 429 (HTTPS:
+                        closed). Behind a reverse proxy every client has the proxy's address:
+                        raise it or use 0 there.
   --max-streams N       event streams (GET /listen) open at once per client address (IPv6: per
                         /64) (default 100; 0 no limit); more gets 429 with Retry-After.
   --publish-rate N      messages a client address may publish per second, on average

@@ -12,20 +12,23 @@
 namespace watercooler {
 
 struct options {
-  std::string name;                 // --name alive@host; empty: a single node ("nonode@nohost")
-  std::string config_path;          // --config FILE or --erl "-config FILE"; empty: none
-  uint16_t port = 8080;             // --port, else $PORT
-  uint16_t secure_port = 8443;      // --secure-port, else $SECURE_PORT
-  std::string bind = "127.0.0.1";   // --bind: address the HTTP and HTTPS servers listen on
-  std::string state_dir;            // --state-dir, else default_state_dir()
-  uint16_t epmd_port = 4369;        // $ERL_EPMD_PORT
-  std::size_t max_body = 64 * 1024; // --max-body
+  std::string name;               // --name alive@host; empty: a single node ("nonode@nohost")
+  std::string config_path;        // --config FILE or --erl "-config FILE"; empty: none
+  uint16_t port = 8080;           // --port, else $PORT
+  uint16_t secure_port = 8443;    // --secure-port, else $SECURE_PORT
+  std::string bind = "127.0.0.1"; // --bind: address the HTTP and HTTPS servers listen on
+  std::string state_dir;          // --state-dir, else default_state_dir()
+  uint16_t epmd_port = 4369;      // $ERL_EPMD_PORT
+  std::size_t max_body = default_max_body;        // --max-body
   std::size_t max_header = default_max_header;    // --max-header: request line and headers, bytes
   std::size_t max_message = default_max_message;  // --max-message: characters of one message
   std::size_t max_streams = default_max_streams;  // --max-streams: per client address; 0: any
   unsigned publish_rate = default_publish_rate;   // --publish-rate: per second and address; 0: any
   unsigned publish_burst = default_publish_burst; // --publish-burst: at once per address
   unsigned read_timeout = default_read_timeout;   // --read-timeout: seconds for a whole request
+  unsigned keep_alive_timeout = default_keep_alive_timeout; // --keep-alive-timeout: idle seconds
+  std::size_t max_connections = 0; // --max-connections: HTTP(S) connections in all; 0: default
+  std::size_t max_connections_per_address = default_max_connections_per_address; // 0: any
   std::size_t history = 1000;      // --history: messages the room keeps for new streams
   unsigned history_age = 600;      // --history-age: seconds a message stays in the history
   unsigned heartbeat_seconds = 15; // --heartbeat: comment line on every stream; 0: none
@@ -55,6 +58,7 @@ using env_lookup = const char* (*)(const char*);
 std::variant<options, usage_error> parse_options(const std::vector<std::string>& args,
                                                  env_lookup env);
 
-std::string help_text(const std::string& default_state_dir);
+// `default_connections`: what --max-connections is when not given on this machine.
+std::string help_text(const std::string& default_state_dir, std::size_t default_connections);
 
 } // namespace watercooler

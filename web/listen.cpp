@@ -1,13 +1,8 @@
 // GET /listen : an event stream; the connection, plain or TLS, moves to its session actor.
 #include <optional>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include "web/actions.hpp"
-#include "web/http_server.hpp"
+#include "web/http/router.hpp"
 #include "web/stream/sse_session.hpp"
 
 namespace watercooler {
@@ -37,10 +32,10 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   auto start = stream_start_at(format, last_event_id);
   auto slot = context.streams->acquire(req.remote_addr);
   if (!slot) {
-    // Closed at once: a refused client must not hold a pool thread for the keep-alive wait.
+    // Closed at once: a script that opens streams in a loop gets no keep-alive.
     res.set_header("Retry-After", "10");
     res.set_header("Connection", "close");
-    http_server::close_after_response();
+    router::close_after_response();
     return plain_error(res, 429,
                        "too many event streams from your address: at most "
                          + std::to_string(context.streams->limit()));
@@ -48,15 +43,11 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   auto* system = context.system;
   adopted_stream stream{nullptr, req.version != "HTTP/1.0", start, client_of(req), *slot};
   stream_wiring wiring{context.room, context.metrics, context.poller, context.limits};
-  auto adopted = http_server::hand_off([system, stream, wiring](int fd, SSL* ssl) mutable {
-    int flags = ::fcntl(fd, F_GETFL, 0);
-    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    int yes = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-    stream.transport = ssl != nullptr ? tls_transport(fd, ssl) : plain_transport(fd);
+  auto adopted = router::hand_off([system, stream, wiring](std::unique_ptr<transport> io) mutable {
+    stream.connection = std::move(io);
     system->spawn(sse_session, std::move(stream), std::move(wiring));
   });
-  if (!adopted) // only servers that are no http_server or https_server (none in watercooler)
+  if (!adopted) // a handler called outside the front (none in watercooler)
     return plain_error(res, 500, "this server cannot hold event streams");
   res.status = 200; // for the request log; the session writes the real head
 }

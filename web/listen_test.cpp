@@ -14,7 +14,7 @@
 
 #include "actors/room.hpp"
 #include "web/actions.hpp"
-#include "web/http_server.hpp"
+#include "web/http/front.hpp"
 #include "web/routes.hpp"
 #include "web/stream/chat_event.hpp"
 #include "web/stream/sse.hpp"
@@ -31,8 +31,8 @@ struct web_node {
   caf::actor_system sys;
   caf::actor room_actor;
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
-  http_server server;
-  std::thread thread;
+  router routes;
+  std::unique_ptr<http_front> front;
   int port = 0;
 
   static caf::actor_system_config& with_middleman(caf::actor_system_config& c) {
@@ -41,10 +41,10 @@ struct web_node {
   }
 
   // `max_streams` per address: 0, no limit, as most tests open many streams from 127.0.0.1.
-  std::shared_ptr<stream_slots> streams;
+  std::shared_ptr<address_slots> streams;
 
   explicit web_node(stream_limits limits = {}, std::size_t max_streams = 0)
-      : sys(with_middleman(cfg)), streams(std::make_shared<stream_slots>(max_streams)) {
+      : sys(with_middleman(cfg)), streams(std::make_shared<address_slots>(max_streams)) {
     room_actor = sys.spawn(room, "nonode@nohost", 1, metrics, history_limits{});
     auto context = std::make_shared<web_context>();
     context->system = &sys;
@@ -57,16 +57,18 @@ struct web_node {
     context->node = "nonode@nohost";
     context->home_page_html = render_page("home_page.html", context->node);
     context->not_found_html = render_page("not_found_page.html", context->node);
-    install_routes(server, context);
-    server.set_payload_max_length(context->max_body + 1); // as app/node.cpp
-    server.set_logger([](const httplib::Request&, const httplib::Response&) {});
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
+    install_routes(routes, context);
+    routes.set_logger([](const httplib::Request&, const httplib::Response&) {});
+    front = std::make_unique<http_front>(routes, front_settings{}, metrics);
+    front->set_refusal_logger([](const httplib::Request&, const httplib::Response&) {});
+    std::string error;
+    port = front->listen("127.0.0.1", 0, nullptr, error);
+    REQUIRE_MESSAGE(port != 0, error);
+    REQUIRE_MESSAGE(front->start(error), error);
   }
 
   ~web_node() {
-    server.stop();
-    thread.join();
+    front->stop();
     caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
   }
 

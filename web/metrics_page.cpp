@@ -48,6 +48,16 @@ std::string render_metrics(const node_metrics& m) {
   family(out, "watercooler_sessions_fell_behind_total", "counter",
          "Event streams ended because their client could not keep up (it resumes).");
   out << "watercooler_sessions_fell_behind_total " << m.fell_behind.load() << '\n';
+  family(out, "watercooler_connections", "gauge",
+         "HTTP and HTTPS connections open now, event streams not counted.");
+  out << "watercooler_connections " << m.connections.load() << '\n';
+  family(out, "watercooler_connections_refused_total", "counter",
+         "Connections refused at accept: over --max-connections-per-address (address) or "
+         "--max-connections (total).");
+  out << "watercooler_connections_refused_total{reason=\"address\"} "
+      << m.refused_per_address.load() << '\n';
+  out << "watercooler_connections_refused_total{reason=\"total\"} " << m.refused_in_all.load()
+      << '\n';
   family(out, "watercooler_messages_published_total", "counter",
          "Messages published on this node.");
   out << "watercooler_messages_published_total " << m.published.load() << '\n';

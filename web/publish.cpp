@@ -10,7 +10,7 @@
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
 #include "web/form.hpp"
-#include "web/http_server.hpp"
+#include "web/http/router.hpp"
 #include "web/origin.hpp"
 #include "web/stream/chat_event.hpp"
 
@@ -35,8 +35,8 @@ void publish(const web_context& context, const httplib::Request& req, const std:
   // After the origin check: a foreign page must not use up its visitors' allowance either.
   if (auto wait = context.publish_rate->take(req.remote_addr)) {
     res.set_header("Retry-After", std::to_string(wait->count()));
-    res.set_header("Connection", "close"); // a flood's connection holds a pool thread
-    http_server::close_after_response();
+    res.set_header("Connection", "close"); // a flood is not kept alive
+    router::close_after_response();
     return plain_error(res, 429,
                        "too many messages from your address: at most "
                          + std::to_string(context.publish_rate->rate()) + " a second; try again in "

@@ -9,7 +9,6 @@
 
 #include "web/actions.hpp"
 #include "web/http/request_log.hpp"
-#include "web/http_server.hpp"
 
 namespace watercooler {
 
@@ -59,60 +58,26 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
-std::string too_slow_text(const web_context& context) {
-  return "request timeout: a request must arrive within "
-         + std::to_string(context.read_timeout.count()) + " s";
-}
-
-// Reads the body of a POST up to the context's limit; false (and a 413 answer) above it, or
-// (400, 408) when it does not arrive whole.
-bool read_body(const web_context& context, const httplib::Request& req,
-               const httplib::ContentReader* reader, std::string& body, httplib::Response& res) {
-  auto too_large = [&] {
-    plain_error(res, 413,
-                "message too large: at most " + std::to_string(context.max_body) + " bytes");
-    res.set_header("Connection", "close"); // the rest of the body is never read
-    http_server::close_after_response();
-    return false;
-  };
-  // Two framings: a proxy in front may have read the body by the other one (request smuggling).
-  auto lengths = req.get_header_value_count("Content-Length");
-  if (lengths > 1 || (lengths == 1 && req.has_header("Transfer-Encoding"))) {
-    plain_error(res, 400, "conflicting Content-Length and Transfer-Encoding headers");
-    res.set_header("Connection", "close");
-    http_server::close_after_response();
-    return false;
-  }
-  if (req.has_header("Content-Length")) {
-    auto length = req.get_header_value("Content-Length");
-    bool digits = !length.empty() && length.size() <= 18
-                  && std::all_of(length.begin(), length.end(),
-                                 [](unsigned char c) { return std::isdigit(c) != 0; });
-    if (!digits || std::stoull(length) > context.max_body)
-      return too_large();
-  }
+// Reads the body of a POST (whole in memory: the front has read it) up to the context's limit.
+bool read_body(const web_context& context, const httplib::ContentReader* reader, std::string& body,
+               httplib::Response& res) {
   if (reader == nullptr)
     return true;
   bool over = false;
   bool complete = (*reader)([&](const char* data, size_t size) {
-    if (body.size() + size > context.max_body) {
-      over = true;
-      return false;
-    }
-    body.append(data, size);
-    return true;
+    over = body.size() + size > context.max_body;
+    if (!over)
+      body.append(data, size);
+    return !over;
   });
-  if (over)
-    return too_large();
-  if (complete)
-    return true;
-  // Never act on part of a body: a client that stalls, hangs up or sends bad chunks.
-  if (http_server::refused() == http_server::refusal::too_slow)
-    plain_error(res, 408, too_slow_text(context));
-  else
+  if (over) {
+    plain_error(res, 413,
+                "message too large: at most " + std::to_string(context.max_body) + " bytes");
+    return false;
+  }
+  if (!complete) // never act on part of a body
     plain_error(res, 400, "incomplete or malformed request body");
-  http_server::close_after_response();
-  return false;
+  return complete;
 }
 
 void dispatch(const web_context& context, const httplib::Request& req, httplib::Response& res,
@@ -137,7 +102,7 @@ void dispatch(const web_context& context, const httplib::Request& req, httplib::
     return plain_error(res, 405, "method " + req.method + " not allowed; use " + allowed);
   }
   std::string body;
-  if (req.method == "POST" && !read_body(context, req, reader, body, res))
+  if (req.method == "POST" && !read_body(context, reader, body, res))
     return;
   match->run(context, req, body, res);
 }
@@ -169,7 +134,7 @@ void plain_error(httplib::Response& res, int status, const std::string& reason) 
   res.set_content(reason + "\n", "text/plain; charset=utf-8");
 }
 
-void install_routes(httplib::Server& server, std::shared_ptr<const web_context> context) {
+httplib::Logger install_routes(router& server, std::shared_ptr<const web_context> context) {
   auto any = [context](const httplib::Request& req, httplib::Response& res) {
     dispatch(*context, req, res, nullptr);
   };
@@ -185,31 +150,14 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   server.Delete(everything, any);
   server.Options(everything, any);
   server.set_default_headers(security_headers()); // on every answer, errors included
-  server.set_read_timeout(context->read_timeout);
-  if (auto* limited = dynamic_cast<request_limits*>(&server))
-    limited->set_max_header(context->max_header);
-  server.set_error_handler([context](const httplib::Request&, httplib::Response& res) {
+  server.set_payload_max_length(context->max_body + 1);
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;
-    // httplib says 400 when our stream cut the head short; say why.
-    switch (http_server::refused()) {
-      case http_server::refusal::head_too_large:
-        plain_error(res, 431,
-                    "request header too large: at most " + std::to_string(context->max_header)
-                      + " bytes in all, 8192 a line");
-        res.set_header("Connection", "close");
-        break;
-      case http_server::refusal::too_slow:
-        plain_error(res, 408, too_slow_text(*context));
-        res.set_header("Connection", "close");
-        break;
-      case http_server::refusal::none:
-        plain_error(res, res.status, reason_text(res.status));
-        if (res.status == 400) { // what follows a malformed request is no request either
-          res.set_header("Connection", "close");
-          http_server::close_after_response();
-        }
-        break;
+    plain_error(res, res.status, reason_text(res.status));
+    if (res.status == 400) { // what follows a malformed request is no request either
+      res.set_header("Connection", "close");
+      router::close_after_response();
     }
   });
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
@@ -221,16 +169,10 @@ void install_routes(httplib::Server& server, std::shared_ptr<const web_context> 
   auto logger = [context](const httplib::Request& req, const httplib::Response& res) {
     if (context->metrics)
       context->metrics->request(route_label(req.path), res.status);
-    if (!req.remote_addr.empty())
-      return log_request(req, res);
-    // httplib learns the client's address after the headers: a request refused before has none.
-    auto named = req;
-    named.remote_addr = http_server::client_ip();
-    log_request(named, res);
+    log_request(req, res);
   };
   server.set_logger(logger);
-  if (auto* ours = dynamic_cast<request_limits*>(&server)) // refused before httplib saw them
-    ours->set_refusal_logger(logger);
+  return logger;
 }
 
 } // namespace watercooler

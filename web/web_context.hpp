@@ -19,12 +19,10 @@ struct web_context {
   caf::actor_system* system = nullptr;
   caf::actor room;
   std::string node;                              // shown on the home page
-  std::size_t max_body = 64 * 1024;              // POST /publish bodies above this get 413
+  std::size_t max_body = default_max_body;       // POST /publish bodies above this get 413
   std::size_t max_message = default_max_message; // characters; a longer message gets 413
-  std::size_t max_header = default_max_header;   // request line and headers; more gets 431
-  std::chrono::seconds read_timeout{default_read_timeout}; // for a whole request; else 408
   // Per client address; shared by the HTTP and HTTPS servers.
-  std::shared_ptr<stream_slots> streams = std::make_shared<stream_slots>(default_max_streams);
+  std::shared_ptr<address_slots> streams = std::make_shared<address_slots>(default_max_streams);
   std::shared_ptr<rate_limiter> publish_rate =
     std::make_shared<rate_limiter>(default_publish_rate, default_publish_burst);
   std::chrono::milliseconds room_timeout{5000}; // a room slower than this gets 503

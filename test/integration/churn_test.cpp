@@ -88,7 +88,8 @@ int churn(uint16_t port, int count, int batch, bool tls = false) {
 void check_churn(bool tls, int warm_up, int count, int batch) {
   sandbox sb;
   auto config = sb.config("");
-  config.extra_args = {"--max-streams", "0"}; // all from 127.0.0.1, a batch at a time
+  // All from 127.0.0.1, a batch at a time: more than an address may open by default.
+  config.extra_args = {"--max-streams", "0", "--max-connections-per-address", "0"};
   auto& node = sb.start(config);
   node.require_ready();
   INFO(describe({&node}));

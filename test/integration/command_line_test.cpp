@@ -90,6 +90,11 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     {"a message limit of 0", {"--max-message", "0"}, "--max-message 0"},
     {"a stream limit that is not a number", {"--max-streams", "-1"}, "--max-streams -1"},
     {"a publish rate that is not a number", {"--publish-rate=fast"}, "--publish-rate fast"},
+    {"a keep-alive timeout of zero", {"--keep-alive-timeout", "0"}, "--keep-alive-timeout 0"},
+    {"no connections at all", {"--max-connections", "0"}, "--max-connections 0"},
+    {"a per-address limit that is not a number",
+     {"--max-connections-per-address", "many"},
+     "--max-connections-per-address many"},
     {"a publish burst of 0", {"--publish-burst", "0"}, "--publish-burst 0"},
     {"a read timeout of 0", {"--read-timeout", "0"}, "--read-timeout 0"},
   };
@@ -120,11 +125,26 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
     auto result = r.run({"--help"});
     INFO(show(result));
     CHECK(result.exit_code == 0);
-    for (const char* part :
-         {"--name", "--erl", "--config", "--port", "--secure-port", "ERL_EPMD_PORT", "--state-dir",
-          "WATERCOOLER_STATE_DIR", "--max-body", "--max-message", "--max-header", "--read-timeout",
-          "--max-streams", "--publish-rate", "--publish-burst", "--stream-queue",
-          "--stream-queue-bytes"}) {
+    for (const char* part : {"--name",
+                             "--erl",
+                             "--config",
+                             "--port",
+                             "--secure-port",
+                             "ERL_EPMD_PORT",
+                             "--state-dir",
+                             "WATERCOOLER_STATE_DIR",
+                             "--max-body",
+                             "--max-message",
+                             "--max-header",
+                             "--read-timeout",
+                             "--max-streams",
+                             "--publish-rate",
+                             "--publish-burst",
+                             "--stream-queue",
+                             "--stream-queue-bytes",
+                             "--keep-alive-timeout",
+                             "--max-connections",
+                             "--max-connections-per-address"}) {
       CAPTURE(part);
       CHECK(contains(result.out, part));
     }

@@ -23,10 +23,10 @@ std::string address_key(const std::string& ip) {
   return std::string(text) + "/64";
 }
 
-stream_slots::stream_slots(std::size_t per_address)
+address_slots::address_slots(std::size_t per_address)
     : per_address_(per_address), counts_(std::make_shared<counts>()) {}
 
-std::optional<stream_slot> stream_slots::acquire(const std::string& ip) {
+std::optional<address_slot> address_slots::acquire(const std::string& ip) {
   auto key = address_key(ip);
   {
     std::lock_guard<std::mutex> guard(counts_->mutex);
@@ -45,10 +45,10 @@ std::optional<stream_slot> stream_slots::acquire(const std::string& ip) {
     }
     delete held;
   };
-  return stream_slot(std::shared_ptr<std::string>(new std::string(std::move(key)), release));
+  return address_slot(std::shared_ptr<std::string>(new std::string(std::move(key)), release));
 }
 
-std::size_t stream_slots::open(const std::string& ip) const {
+std::size_t address_slots::open(const std::string& ip) const {
   std::lock_guard<std::mutex> guard(counts_->mutex);
   auto at = counts_->by_key.find(address_key(ip));
   return at == counts_->by_key.end() ? 0 : at->second;

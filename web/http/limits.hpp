@@ -1,4 +1,5 @@
-// Per-client-address limits of the HTTP side: open event streams and the publish rate.
+// Per-client-address limits of the HTTP side: open connections and event streams, and the
+// publish rate.
 #pragma once
 
 #include <chrono>
@@ -14,39 +15,44 @@ namespace watercooler {
 // Defaults of the command-line limits: far above what a person at a keyboard reaches (or a
 // browser sends), low enough to stop a script that floods.
 inline constexpr std::size_t default_max_header = 32 * 1024; // request line and headers, bytes
+inline constexpr std::size_t default_max_body = 64 * 1024;   // bytes of a request body
 inline constexpr std::size_t default_max_message = 4000;     // characters of one message
 inline constexpr std::size_t default_max_streams = 100;      // open streams per client address
 inline constexpr unsigned default_publish_rate = 10;         // messages per second per address
 inline constexpr unsigned default_publish_burst = 30;        // messages at once per address
 inline constexpr unsigned default_read_timeout = 10;         // seconds for a whole request
+inline constexpr unsigned default_keep_alive_timeout = 5;    // seconds an idle connection stays
+inline constexpr std::size_t default_max_connections_per_address = 256; // open HTTP connections
 
 // The key a client address is counted under: IPv4 as it is (also when IPv4-mapped), IPv6 by its
 // /64, since one IPv6 client holds a whole /64 and could take a new address per connection.
 std::string address_key(const std::string& ip);
 
-// Holds one stream's place in its address's count; copies share it, the last one gives it back.
-class stream_slot {
+// Holds one place (a connection's, a stream's) in its address's count; copies share it, the last
+// one gives it back.
+class address_slot {
 public:
-  stream_slot() = default; // holds nothing
+  address_slot() = default; // holds nothing
   explicit operator bool() const {
     return hold_ != nullptr;
   }
 
 private:
-  friend class stream_slots;
-  explicit stream_slot(std::shared_ptr<void> hold) : hold_(std::move(hold)) {}
+  friend class address_slots;
+  explicit address_slot(std::shared_ptr<void> hold) : hold_(std::move(hold)) {}
   std::shared_ptr<void> hold_;
 };
 
-// Open event streams per client address, thread-safe; slots may outlive this object.
-class stream_slots {
+// Open connections or event streams per client address, thread-safe; slots may outlive this
+// object.
+class address_slots {
 public:
-  // `per_address` 0: no limit (streams are still counted).
-  explicit stream_slots(std::size_t per_address);
+  // `per_address` 0: no limit (slots are still counted).
+  explicit address_slots(std::size_t per_address);
 
-  // A slot for one more stream from `ip`; nullopt when the address has its limit already.
-  std::optional<stream_slot> acquire(const std::string& ip);
-  // Streams open now from `ip`.
+  // A slot for one more from `ip`; nullopt when the address has its limit already.
+  std::optional<address_slot> acquire(const std::string& ip);
+  // Slots held now by `ip`.
   std::size_t open(const std::string& ip) const;
   std::size_t limit() const {
     return per_address_;

@@ -24,7 +24,7 @@ TEST_CASE("client addresses are counted by IPv4 address or IPv6 /64") {
 }
 
 TEST_CASE("stream slots limit the open streams of each address") {
-  stream_slots slots(2);
+  address_slots slots(2);
   auto a = slots.acquire("10.0.0.1");
   auto b = slots.acquire("10.0.0.1");
   REQUIRE(a);
@@ -46,14 +46,14 @@ TEST_CASE("stream slots limit the open streams of each address") {
     a.reset();
     CHECK(slots.open("10.0.0.1") == 2);
     CHECK_FALSE(slots.acquire("10.0.0.1"));
-    copy = stream_slot();
+    copy = address_slot();
     CHECK(slots.open("10.0.0.1") == 1);
     auto again = slots.acquire("10.0.0.1");
     CHECK(again);
     CHECK(slots.open("10.0.0.1") == 2);
   }
   SUBCASE("slots may outlive the counter") {
-    auto owner = std::make_unique<stream_slots>(1);
+    auto owner = std::make_unique<address_slots>(1);
     auto held = owner->acquire("10.0.0.3");
     owner.reset();
     held.reset(); // gives back into the counts the slot shares; no use after free
@@ -62,8 +62,8 @@ TEST_CASE("stream slots limit the open streams of each address") {
 }
 
 TEST_CASE("a stream limit of 0 counts streams but refuses none") {
-  stream_slots slots(0);
-  std::vector<stream_slot> held;
+  address_slots slots(0);
+  std::vector<address_slot> held;
   for (int i = 0; i < 1000; ++i) {
     auto slot = slots.acquire("127.0.0.1");
     REQUIRE(slot);
@@ -75,12 +75,12 @@ TEST_CASE("a stream limit of 0 counts streams but refuses none") {
 }
 
 TEST_CASE("stream slots are counted right from many threads") {
-  stream_slots slots(50);
+  address_slots slots(50);
   std::vector<std::thread> threads;
   std::atomic<int> refused{0};
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
-      std::vector<stream_slot> mine;
+      std::vector<address_slot> mine;
       for (int i = 0; i < 1000; ++i) {
         if (auto s = slots.acquire("10.9.9.9"))
           mine.push_back(*s);

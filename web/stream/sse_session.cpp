@@ -109,22 +109,22 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
   st.counters.start(wiring.metrics, std::move(stream.client));
   st.slot = std::move(stream.slot);
   st.wiring = std::move(wiring);
-  st.transport = stream.transport;
+  st.connection = stream.connection;
   st.chunked = stream.chunked;
   st.events = stream_events(stream.start);
-  st.outbox = stream_outbox(stream.transport);
+  st.outbox = stream_outbox(stream.connection);
   auto poller = st.wiring.poller;
-  auto fd = stream.transport->fd();
+  auto fd = stream.connection->fd();
   st.token = poller->watch(fd, caf::actor_cast<caf::actor>(self));
   // Whichever way the session ends, the connection is closed once, after the poller let go of
   // its socket, and the room forgets our monitor (it would keep this actor's memory for the
   // room's life).
   self->attach_functor([self, room = st.wiring.room, poller, fd, token = st.token,
-                        transport = std::move(stream.transport)] {
+                        connection = std::move(stream.connection)] {
     self->demonitor(room); // the state is gone by now
     if (token != 0)
       poller->forget(token, fd);
-    transport->close();
+    connection->close();
   });
   if (st.token == 0) {
     self->quit();
@@ -234,7 +234,7 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
     // READABLE: a client has nothing to say on an event stream; its bytes are read and dropped,
     // and its end of the connection ends the stream. (A TLS write may wait for a read, too.)
     [=](readable_atom) {
-      if (!self->state.transport->discard_input())
+      if (!self->state.connection->discard_input())
         return end();
       if (self->state.blocked)
         flush();

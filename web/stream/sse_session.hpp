@@ -9,10 +9,10 @@
 
 #include "actors/metrics.hpp"
 #include "web/http/limits.hpp"
+#include "web/http/transport.hpp"
 #include "web/stream/chat_event.hpp"
 #include "web/stream/stream_outbox.hpp"
 #include "web/stream/stream_poller.hpp"
-#include "web/stream/stream_transport.hpp"
 
 namespace watercooler {
 
@@ -56,11 +56,11 @@ struct stream_wiring {
 
 // A stream's connection (plain or TLS), once httplib handed it over.
 struct adopted_stream {
-  std::shared_ptr<stream_transport> transport;
+  std::shared_ptr<transport> connection;
   bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
   stream_start start;
   std::string client; // ip:port
-  stream_slot slot;   // the stream's place in its address's --max-streams
+  address_slot slot;  // the stream's place in its address's --max-streams
 };
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>; // (flush): to itself, after queueing
@@ -69,7 +69,7 @@ struct sse_session_state {
   static inline const char* name = "sse_session";
 
   stream_wiring wiring;
-  std::shared_ptr<stream_transport> transport;
+  std::shared_ptr<transport> connection;
   uint64_t token = 0; // the poller's
   bool chunked = true;
   stream_events events{stream_start{}};
@@ -78,7 +78,7 @@ struct sse_session_state {
   bool flush_queued = false; // a (flush) is in the mailbox, behind whatever else came
   bool blocked = false;      // the socket was full; the poller says when it has room
   bool ending = false;       // the last bytes are queued; quit once written
-  stream_slot slot;          // given back when the session ends
+  address_slot slot;         // given back when the session ends
 };
 
 // A stream written by its session with no thread of its own, over plain TCP or TLS: events that

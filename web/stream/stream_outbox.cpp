@@ -51,11 +51,11 @@ stream_outbox::result stream_outbox::flush(const std::function<void(const piece&
     }
   }
   switch (transport_->flush()) { // what the transport took but kept back
-    case stream_transport::status::done:
+    case transport::status::done:
       return result::done;
-    case stream_transport::status::blocked:
+    case transport::status::blocked:
       return result::blocked;
-    case stream_transport::status::failed:
+    case transport::status::failed:
       break;
   }
   return result::failed;

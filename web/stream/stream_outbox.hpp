@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "web/stream/stream_transport.hpp"
+#include "web/http/transport.hpp"
 
 namespace watercooler {
 
@@ -38,8 +38,7 @@ public:
 
   stream_outbox() = default;
   // Writes to `transport` (which a session and its clean-up share).
-  explicit stream_outbox(std::shared_ptr<stream_transport> transport)
-      : transport_(std::move(transport)) {}
+  explicit stream_outbox(std::shared_ptr<transport> transport) : transport_(std::move(transport)) {}
   // Writes to the plain socket `fd`, and closes it when destroyed.
   explicit stream_outbox(int fd) : transport_(plain_transport(fd)) {}
 
@@ -60,7 +59,7 @@ public:
   }
 
 private:
-  std::shared_ptr<stream_transport> transport_;
+  std::shared_ptr<transport> transport_;
   std::deque<piece> pieces_;
   std::size_t offset_ = 0; // into the front piece
   std::size_t events_ = 0;

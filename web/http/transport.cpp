@@ -1,5 +1,5 @@
-// Plain and TLS transports of the event streams that sessions write themselves.
-#include "web/stream/stream_transport.hpp"
+// Plain and TLS transports of the HTTP front and the event streams.
+#include "web/http/transport.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,11 +15,26 @@ namespace watercooler {
 
 namespace {
 
-class plain final : public stream_transport {
+class plain final : public transport {
 public:
-  explicit plain(int fd) : stream_transport(fd) {}
+  explicit plain(int fd) : transport(fd) {}
   ~plain() override {
     close();
+  }
+
+  status handshake() override {
+    return status::done;
+  }
+
+  long read(char* data, std::size_t size) override {
+    for (;;) {
+      auto n = ::recv(fd_, data, size, MSG_DONTWAIT);
+      if (n > 0)
+        return static_cast<long>(n);
+      if (n < 0 && errno == EINTR)
+        continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    }
   }
 
   long write(const iovec* iov, int count) override {
@@ -40,16 +55,9 @@ public:
     return status::done; // the kernel keeps what sendmsg took
   }
 
-  bool discard_input() override {
-    char buf[4096];
-    for (;;) {
-      auto n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
-      if (n > 0)
-        continue;
-      if (n < 0 && errno == EINTR)
-        continue;
-      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-    }
+  void finish_sending() override {
+    if (fd_ >= 0)
+      ::shutdown(fd_, SHUT_WR);
   }
 
   void close() override {
@@ -59,18 +67,48 @@ public:
   }
 };
 
-// OpenSSL's error queue is per thread and sessions move between scheduler threads: each call
-// starts with an empty queue and leaves one, so no other connection reads our errors as its own.
-class tls final : public stream_transport {
+class tls final : public transport {
 public:
   static constexpr std::size_t record_bytes = 16384;
 
-  tls(int fd, SSL* ssl) : stream_transport(fd), ssl_(ssl) {
+  tls(int fd, SSL* ssl) : transport(fd), ssl_(ssl) {
+    SSL_set_fd(ssl_, fd);
+    SSL_set_accept_state(ssl_);
+    // Buffers only while a record is in flight: connections are idle most of the time.
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                          | SSL_MODE_RELEASE_BUFFERS);
   }
   ~tls() override {
     close();
+  }
+
+  status handshake() override {
+    if (SSL_is_init_finished(ssl_))
+      return status::done;
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_);
+    auto error = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, rc);
+    ERR_clear_error();
+    if (rc == 1)
+      return status::done;
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+      return status::blocked;
+    broken_ = true; // no close_notify for a client that never finished its handshake
+    return status::failed;
+  }
+
+  long read(char* data, std::size_t size) override {
+    ERR_clear_error();
+    int n = SSL_read(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+    auto error = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, n);
+    ERR_clear_error();
+    if (n > 0)
+      return n;
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+      return 0;
+    if (error != SSL_ERROR_ZERO_RETURN)
+      broken_ = true; // no close_notify back on a broken connection
+    return -1;
   }
 
   long write(const iovec* iov, int count) override {
@@ -106,31 +144,22 @@ public:
     return status::done;
   }
 
-  bool discard_input() override {
-    char buf[4096];
-    for (;;) {
-      ERR_clear_error();
-      int n = SSL_read(ssl_, buf, sizeof(buf));
-      if (n > 0)
-        continue;
-      auto error = SSL_get_error(ssl_, n);
-      ERR_clear_error();
-      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
-        return true;
-      if (error != SSL_ERROR_ZERO_RETURN)
-        broken_ = true; // no close_notify back on a broken connection
-      return false;
-    }
+  void finish_sending() override {
+    if (ssl_ == nullptr || said_goodbye_)
+      return;
+    said_goodbye_ = true;
+    ERR_clear_error();
+    if (!broken_ && SSL_is_init_finished(ssl_))
+      SSL_shutdown(ssl_); // close_notify, once: the socket is non-blocking
+    ERR_clear_error();
+    ::shutdown(fd_, SHUT_WR);
   }
 
   void close() override {
     if (ssl_ == nullptr)
       return;
-    ERR_clear_error();
-    if (!broken_)
-      SSL_shutdown(ssl_); // close_notify, once: the socket is non-blocking
+    finish_sending();
     SSL_free(ssl_);
-    ERR_clear_error();
     ssl_ = nullptr;
     ::close(fd_);
     fd_ = -1;
@@ -141,15 +170,29 @@ private:
   std::string out_;      // one record's bytes, taken from the pieces
   std::size_t sent_ = 0; // of out_
   bool broken_ = false;  // a write or read failed: no close_notify
+  bool said_goodbye_ = false;
 };
 
 } // namespace
 
-std::unique_ptr<stream_transport> plain_transport(int fd) {
+long transport::write(const char* data, std::size_t size) {
+  iovec piece{const_cast<char*>(data), size};
+  return write(&piece, 1);
+}
+
+bool transport::discard_input() {
+  char buf[4096];
+  long n;
+  while ((n = read(buf, sizeof(buf))) > 0) {
+  }
+  return n == 0;
+}
+
+std::unique_ptr<transport> plain_transport(int fd) {
   return std::make_unique<plain>(fd);
 }
 
-std::unique_ptr<stream_transport> tls_transport(int fd, SSL* ssl) {
+std::unique_ptr<transport> tls_transport(int fd, SSL* ssl) {
   return std::make_unique<tls>(fd, ssl);
 }
 
