@@ -71,22 +71,16 @@ std::size_t request_reader::feed(std::string_view bytes) {
   while (used < bytes.size()
          && (state_ == state::idle || state_ == state::head || state_ == state::body)) {
     auto rest = bytes.substr(used);
-    if (state_ == state::body && !chunked_) {
+    if (state_ == state::body && (!chunked_ || part_ == chunk_part::data)) {
+      // Body bytes: all of a body by length, or one chunk's data.
       auto n = static_cast<std::size_t>(std::min<uint64_t>(left_, rest.size()));
       request_.append(rest.data(), n);
       used += n;
       left_ -= n;
-      if (left_ == 0)
-        state_ = state::complete;
-      continue;
-    }
-    if (state_ == state::body && part_ == chunk_part::data) {
-      auto n = static_cast<std::size_t>(std::min<uint64_t>(left_, rest.size()));
-      request_.append(rest.data(), n);
-      used += n;
-      left_ -= n;
-      if (left_ == 0)
+      if (left_ == 0 && chunked_)
         part_ = chunk_part::data_end;
+      else if (left_ == 0)
+        state_ = state::complete;
       continue;
     }
     // A line: of the head, a chunk size, the CRLF after a chunk's data or a trailer.
