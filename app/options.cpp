@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <utility>
 
 #include "app/sys_config.hpp"
 
@@ -139,7 +141,7 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
     } else if (flag == "--only") {
       opts.only = true;
     } else if (flag == "--watch") {
-      opts.watch_seconds = 2;
+      opts.watch_seconds = default_watch_seconds;
       std::optional<std::string> v = inline_value;
       if (!v && i + 1 < args.size() && !args[i + 1].empty() && args[i + 1][0] != '-')
         v = args[++i];
@@ -224,8 +226,11 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
   return opts;
 }
 
-std::string help_text(const std::string& default_state_dir, std::size_t default_connections) {
-  return R"(watercooler - a distributed chat room: a web page per node, messages shared by every node.
+namespace {
+
+// The help, with {field} where a default goes; help_text() fills each in from `options{}`.
+const char* const help_template =
+  R"(watercooler - a distributed chat room: a web page per node, messages shared by every node.
 
 Usage:
   watercooler [--name NAME@HOST] [--erl "-config sys.config"] [options]
@@ -249,65 +254,96 @@ Options:
   --erl "-config FILE"  read FILE (Erlang terms; "sys" means sys.config) for the kernel
                         settings sync_nodes_optional, sync_nodes_mandatory, sync_nodes_timeout.
   --config FILE         the same, spelled plainly.
-  --port N              HTTP port (default $PORT, else 8080).
-  --secure-port N       HTTPS port with a self-signed certificate (default $SECURE_PORT, else 8443).
-  --bind ADDRESS        address both servers listen on (default 127.0.0.1; 0.0.0.0 for all).
+  --port N              HTTP port (default $PORT, else {port}).
+  --secure-port N       HTTPS port with a self-signed certificate (default $SECURE_PORT, else {secure_port}).
+  --bind ADDRESS        address both servers listen on (default {bind}; 0.0.0.0 for all).
   --state-dir DIR       where the HTTPS certificate (cert.pem, key.pem) is made on first start and
                         kept, so a browser's exception survives restarts
-                        (default )"
-         + default_state_dir + R"().
-  --max-body BYTES      largest POST /publish body accepted (default 65536); larger gets 413.
-  --max-message CHARS   longest message, in characters (default 4000); longer gets 413.
-  --max-header BYTES    largest request line and headers together (default 32768; each line
+                        (default {state_dir}).
+  --max-body BYTES      largest POST /publish body accepted (default {max_body}); larger gets 413.
+  --max-message CHARS   longest message, in characters (default {max_message}); longer gets 413.
+  --max-header BYTES    largest request line and headers together (default {max_header}; each line
                         at most 8192 in any case); larger gets 431 (414 for the request line).
   --read-timeout SECONDS
                         a request, head and body, must arrive within this many seconds of its
-                        first byte (default 10); a slower one gets 408 and is cut off.
+                        first byte (default {read_timeout}); a slower one gets 408 and is cut off.
   --keep-alive-timeout SECONDS
                         an idle connection between two requests stays open this long
-                        (default 5), whatever the load.
+                        (default {keep_alive_timeout}), whatever the load.
   --max-connections N   HTTP and HTTPS connections open at once, event streams not counted
-                        (default: half the open-files limit, now )"
-         + std::to_string(default_connections) + R"(); more are refused
+                        (default: half the open-files limit, now {max_connections}); more are refused
                         (503 on HTTP, closed on HTTPS).
   --max-connections-per-address N
                         connections open at once per client address (IPv6: per /64), event
-                        streams not counted (default 256; 0 no limit); more get 429 (HTTPS:
+                        streams not counted (default {max_connections_per_address}; 0 no limit); more get 429 (HTTPS:
                         closed). Behind a reverse proxy every client has the proxy's address:
                         raise it or use 0 there.
   --max-streams N       event streams (GET /listen) open at once per client address (IPv6: per
-                        /64) (default 100; 0 no limit); more gets 429 with Retry-After.
+                        /64) (default {max_streams}; 0 no limit); more gets 429 with Retry-After.
   --publish-rate N      messages a client address may publish per second, on average
-                        (default 10; 0 no limit); faster gets 429 with Retry-After.
-  --publish-burst N     messages a client address may publish at once (default 30).
-  --history N           recent messages the node keeps (default 1000); a page opens with the
+                        (default {publish_rate}; 0 no limit); faster gets 429 with Retry-After.
+  --publish-burst N     messages a client address may publish at once (default {publish_burst}).
+  --history N           recent messages the node keeps (default {history}); a page opens with the
                         last 50 of them; a reconnecting stream gets what it missed from them.
-  --history-age SECONDS messages older than this leave the history (default 600; 0 keeps
+  --history-age SECONDS messages older than this leave the history (default {history_age}; 0 keeps
                         them until --history pushes them out).
-  --heartbeat SECONDS   write a comment line on every event stream this often (default 15;
+  --heartbeat SECONDS   write a comment line on every event stream this often (default {heartbeat};
                         0 never), so proxies keep idle streams and dead clients are found.
-  --stream-queue N      events a stream's client may fall behind by (default 1000) ...
+  --stream-queue N      events a stream's client may fall behind by (default {stream_queue}) ...
   --stream-queue-bytes BYTES
-                        ... or bytes (default 1048576). Beyond either, the stream gets a gap
+                        ... or bytes (default {stream_queue_bytes}). Beyond either, the stream gets a gap
                         event and is ended; the client resumes where it stopped reading.
   --inspect NODE        print what NODE (name@host, found through its port mapper) and every
                         node it is connected to are running: node, peers, room, sessions,
                         actors. Then exit.
     --json              print one JSON document instead (schema in the README).
     --only              inspect NODE alone, not its peers.
-    --watch [SECONDS]   refresh every SECONDS (default 2) with event rates, until Ctrl-C.
+    --watch [SECONDS]   refresh every SECONDS (default {watch}) with event rates, until Ctrl-C.
   --version             print the version and exit.
   -h, --help            print this help and exit.
 
 Environment:
   PORT, SECURE_PORT     as --port and --secure-port.
-  ERL_EPMD_PORT         port of the port mapper (default 4369). If no port mapper answers there,
+  ERL_EPMD_PORT         port of the port mapper (default {epmd_port}). If no port mapper answers there,
                         the first node on the host serves it, and a surviving node takes over.
   WATERCOOLER_STATE_DIR default for --state-dir.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime failure (port in use, mandatory node missing),
 2 usage or config error.
 )";
+
+} // namespace
+
+std::string help_text(const std::string& default_state_dir, std::size_t default_connections) {
+  const options d;
+  const std::pair<const char*, std::string> defaults[] = {
+    {"{bind}", d.bind},
+    {"{port}", std::to_string(d.port)},
+    {"{secure_port}", std::to_string(d.secure_port)},
+    {"{epmd_port}", std::to_string(d.epmd_port)},
+    {"{state_dir}", default_state_dir},
+    {"{max_body}", std::to_string(d.max_body)},
+    {"{max_message}", std::to_string(d.max_message)},
+    {"{max_header}", std::to_string(d.max_header)},
+    {"{read_timeout}", std::to_string(d.read_timeout)},
+    {"{keep_alive_timeout}", std::to_string(d.keep_alive_timeout)},
+    {"{max_connections}", std::to_string(default_connections)},
+    {"{max_connections_per_address}", std::to_string(d.max_connections_per_address)},
+    {"{max_streams}", std::to_string(d.max_streams)},
+    {"{publish_rate}", std::to_string(d.publish_rate)},
+    {"{publish_burst}", std::to_string(d.publish_burst)},
+    {"{history}", std::to_string(d.history)},
+    {"{history_age}", std::to_string(d.history_age)},
+    {"{heartbeat}", std::to_string(d.heartbeat_seconds)},
+    {"{stream_queue}", std::to_string(d.stream_queue)},
+    {"{stream_queue_bytes}", std::to_string(d.stream_queue_bytes)},
+    {"{watch}", std::to_string(default_watch_seconds)},
+  };
+  std::string text = help_template;
+  for (const auto& [field, value] : defaults)
+    for (auto at = text.find(field); at != std::string::npos; at = text.find(field, at))
+      text.replace(at, std::strlen(field), value);
+  return text;
 }
 
 } // namespace watercooler

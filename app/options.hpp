@@ -7,9 +7,14 @@
 #include <variant>
 #include <vector>
 
+#include "actors/room.hpp"
 #include "web/http/limits.hpp"
+#include "web/stream/stream_outbox.hpp"
 
 namespace watercooler {
+
+// --watch without a number: refresh every this many seconds.
+inline constexpr unsigned default_watch_seconds = 2;
 
 struct options {
   std::string name;               // --name alive@host; empty: a single node ("nonode@nohost")
@@ -29,11 +34,11 @@ struct options {
   unsigned keep_alive_timeout = default_keep_alive_timeout; // --keep-alive-timeout: idle seconds
   std::size_t max_connections = 0; // --max-connections: HTTP(S) connections in all; 0: default
   std::size_t max_connections_per_address = default_max_connections_per_address; // 0: any
-  std::size_t history = 1000;      // --history: messages the room keeps for new streams
-  unsigned history_age = 600;      // --history-age: seconds a message stays in the history
-  unsigned heartbeat_seconds = 15; // --heartbeat: comment line on every stream; 0: none
-  std::size_t stream_queue = 1000; // --stream-queue: events a client may lag
-  std::size_t stream_queue_bytes = 1024 * 1024; // --stream-queue-bytes: bytes a client may lag
+  std::size_t history = history_limits{}.count; // --history: messages the room keeps
+  unsigned history_age = static_cast<unsigned>(history_limits{}.age.count()); // --history-age
+  unsigned heartbeat_seconds = default_heartbeat_seconds; // --heartbeat: comment line; 0: none
+  std::size_t stream_queue = stream_limits{}.max_events;  // --stream-queue: events a client may lag
+  std::size_t stream_queue_bytes = stream_limits{}.max_bytes; // --stream-queue-bytes
   std::string cookie;         // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
   bool dist_tls = false;      // --dist-tls: node-to-node connections over mutual TLS
   std::string dist_cert;      // --dist-cert FILE: this node's certificate (PEM)

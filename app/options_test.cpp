@@ -1,4 +1,5 @@
-// The command line as parse_options sees it: --dist-tls and its three files.
+// The command line as parse_options sees it: --dist-tls and its three files, the front's
+// flags, and the help that states the defaults.
 #include <string>
 #include <variant>
 #include <vector>
@@ -70,4 +71,37 @@ TEST_CASE("--dist-tls flags given wrongly are usage errors") {
     CHECK(error_of({"--dist-tls", "--dist-cert", "c", "--dist-key", "k", "--dist-ca", "ca"})
           == "--dist-tls goes with --name or --inspect: a lone node has no peers");
   }
+}
+
+TEST_CASE("--help states every default from the options themselves, once") {
+  const options d;
+  auto help = help_text("/state", 1234);
+  CHECK(help.find('{') == std::string::npos); // every placeholder filled in
+  for (const std::string& expected : std::vector<std::string>{
+         "(default " + std::to_string(d.max_body) + ")",
+         "(default " + std::to_string(d.max_message) + ")",
+         "(default " + std::to_string(d.max_header) + ";",
+         "(default " + std::to_string(d.keep_alive_timeout) + ")", "now 1234)",
+         "(default " + std::to_string(d.max_connections_per_address) + ";",
+         "(default " + std::to_string(d.history) + ")",
+         "(default " + std::to_string(d.history_age) + ";",
+         "(default " + std::to_string(d.heartbeat_seconds) + ";",
+         "(default " + std::to_string(d.stream_queue) + ")",
+         "(default " + std::to_string(d.stream_queue_bytes) + ")", std::string("(default /state)"),
+         "else " + std::to_string(d.port) + ")"}) {
+    CAPTURE(expected);
+    CHECK(help.find(expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("the front's flags parse into the options") {
+  auto parsed = parse_options(
+    {"--keep-alive-timeout", "30", "--max-connections=5000", "--max-connections-per-address", "0"},
+    no_env);
+  REQUIRE(std::holds_alternative<options>(parsed));
+  const auto& o = std::get<options>(parsed);
+  CHECK(o.keep_alive_timeout == 30);
+  CHECK(o.max_connections == 5000);
+  CHECK(o.max_connections_per_address == 0);
+  CHECK(error_of({"--keep-alive-timeout", "0"}).find("--keep-alive-timeout 0") == 0);
 }

@@ -13,6 +13,10 @@
 
 namespace watercooler {
 
+// How often a stream gets a comment line (--heartbeat), so proxies keep it and a dead client is
+// found.
+inline constexpr unsigned default_heartbeat_seconds = 15;
+
 // How far a stream may fall behind before it is ended (the client resumes with Last-Event-ID).
 struct stream_limits {
   std::size_t max_events = 1000;       // --stream-queue
