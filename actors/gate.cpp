@@ -1,4 +1,4 @@
-// Challenge/response at the door; afterwards only a trusted node's room messages pass.
+// Challenge/response at the door; afterwards only a trusted node's room messages pass, in and out.
 #include "actors/gate.hpp"
 
 #include <iostream>
@@ -106,7 +106,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
     refuse(self, message_text(self->system(), msg).substr(0, 120));
     return refuse_quietly(self);
   });
-  // An error sent to us (a peer refusing what we sent as its gate) is no reason to stop.
+  // An error sent to us (a peer refusing what we relayed) is no reason to stop.
   self->set_error_handler([](caf::error&) {});
   return {
     // CHALLENGE: the first step of a handshake or an inspection.
@@ -171,6 +171,13 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
         return refusal("wrong cookie");
       }
       return self->delegate(s.room, inspect_atom::value);
+    },
+    // RELAY <peer gate> <message>: our room's traffic to a peer, sent as from us; from our room
+    // alone, so the peer sees the gate it trusts and never learns of the room.
+    [=](relay_atom, const caf::actor& peer_gate, caf::message& msg) {
+      if (caf::actor_cast<caf::actor>(self->current_sender()) != self->state.room)
+        return refuse(self, "relay");
+      self->send(peer_gate, std::move(msg));
     },
     // PING: a trusted peer measures the round trip.
     [=](ping_atom) -> caf::result<ping_atom> {

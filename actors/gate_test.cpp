@@ -142,18 +142,45 @@ TEST_CASE("the gate answers an inspection only with proof of the cookie") {
 TEST_CASE("the gate forwards a trusted node's deliveries to the room and nothing else") {
   fixture f;
   caf::scoped_actor peer{f.sys}; // local, hence trusted
-  peer->send(f.gate_actor, deliver_atom::value, there, uint64_t{1}, uint64_t{1}, int64_t{0},
-             std::string("alice"), std::string("hi"));
+  peer->send(f.gate_actor, deliver_atom::value, chat_message{there, 1, 1, 0, "alice", "hi"});
   peer->send(f.gate_actor, publish_atom::value, std::string("not through the gate"));
   std::string delivered;
-  f.room->receive([&](deliver_atom, const std::string&, uint64_t, uint64_t, int64_t,
-                      const std::string&, const std::string& text) { delivered = text; },
+  f.room->receive([&](deliver_atom, const chat_message& m) { delivered = m.text; },
                   caf::after(2s) >> [] {});
   CHECK(delivered == "hi");
   // Answered after the publish before it: by then that was dropped.
   peer->request(f.gate_actor, 2s, inspect_atom::value)
     .receive([](const std::vector<actor_report>&) {}, [](const caf::error&) { FAIL("no report"); });
   CHECK(f.metrics->dropped == 1);
+}
+
+TEST_CASE("the gate relays its room's messages to a peer's gate, and no one else's") {
+  fixture f;
+  caf::scoped_actor peer_gate{f.sys};
+  auto to_peer = caf::make_message(goodbye_atom::value, here);
+  SUBCASE("from the room, as from the gate") {
+    f.room->send(f.gate_actor, relay_atom::value, caf::actor_cast<caf::actor>(peer_gate), to_peer);
+    bool relayed = false;
+    peer_gate->receive(
+      [&](goodbye_atom, const std::string& who) {
+        relayed = who == here && peer_gate->current_sender() == f.gate_actor;
+      },
+      caf::after(2s) >> [] {});
+    CHECK(relayed);
+  }
+  SUBCASE("from anyone else: refused") {
+    caf::scoped_actor other{f.sys};
+    other->send(f.gate_actor, relay_atom::value, caf::actor_cast<caf::actor>(peer_gate), to_peer);
+    bool relayed = false;
+    peer_gate->receive([&](goodbye_atom, const std::string&) { relayed = true; },
+                       caf::after(200ms) >> [] {});
+    CHECK_FALSE(relayed);
+    // Answered after the relay before it: by then that was refused.
+    other->request(f.gate_actor, 2s, inspect_atom::value)
+      .receive([](const std::vector<actor_report>&) {},
+               [](const caf::error&) { FAIL("no report"); });
+    CHECK(f.metrics->dropped == 1);
+  }
 }
 
 TEST_CASE("the gate refuses a message it cannot print with CAF and keeps working") {

@@ -26,11 +26,14 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 // (publish, string author, string text) -> (uint64 incarnation, uint64 seq)
 
-// room -> peer room: a message published on `origin`, once per peer node; never re-forwarded.
-// room -> session: the same tuple, once per local session.
-using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
-// (deliver, string origin, uint64 incarnation, uint64 seq, int64 published_us, string author,
-//  string text)
+// room -> peer gate (relayed by our gate) -> peer room: a message published here, once per peer
+// node; never re-forwarded. room -> session: the same, once per local session.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>; // (deliver, chat_message message)
+
+// room -> our gate: send `msg` to a peer node's gate, as from our gate. Peers trust the gate and
+// never learn of the room; the gate takes this from its room alone.
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+// (relay, actor peer_gate, message msg)
 
 // web -> room: the last `max` messages delivered on this node (any origin), oldest first.
 // room -> session, on (join, session, replay): the same, before any live message.
@@ -38,7 +41,7 @@ using history_atom = caf::atom_constant<caf::atom("history")>;
 // (history, uint64 max) -> vector<chat_message>; (history, vector<chat_message> replay)
 // room -> session, on (resume, ...): (history, vector<chat_message> replay, vector<stream_gap>)
 
-// room -> peer room (through its gate, as our gate): what our history has that the peer's clock
+// room -> peer room (relayed by our gate, to its gate): what our history has that the peer's clock
 // misses, asked for when a peer links up (after a partition or restart) and when a message
 // arrives with a gap before it. `have` names the last message of each origin the asker has; of
 // an origin it does not name it gets all we have, which it shows only to sessions that asked
@@ -48,16 +51,15 @@ using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 using backfill_atom = caf::atom_constant<caf::atom("backfill")>;
 // (backfill, string from, vector<chat_message> missed, vector<stream_gap> trimmed): the answer,
 // in history order; `trimmed` are ranges our history no longer holds. Asked again each second
-// until answered: (catchup, string peer) from the room to itself.
+// until answered.
 
-// room -> peer room (as our gate), when this node stops: the peer shows it as stopped, not
+// room -> peer room (relayed by our gate), when this node stops: the peer shows it as stopped, not
 // as lost, and keeps dialling it for when it comes back.
 using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>; // (goodbye, string node)
 
-// room -> itself: messages of (origin, incarnation) held back behind a gap are released, with a
-// gap event, if the missing ones have not come by then.
-using release_atom = caf::atom_constant<caf::atom("release")>;
-// (release, string origin, uint64 incarnation)
+// room -> itself, at a deadline of its ordering: messages held back behind a gap are released,
+// with a gap event, if the missing ones have not come by then; unanswered catchups asked again.
+using release_atom = caf::atom_constant<caf::atom("release")>; // (release)
 
 // app -> room, once: (heartbeat, uint64 seconds) ticks every stream that often (0: never); room
 // -> itself: (tick); room -> session: (heartbeat), write a comment line to keep the stream alive.
@@ -77,7 +79,7 @@ using up_atom = caf::atom_constant<caf::atom("up")>;
 using peer_atom = caf::atom_constant<caf::atom("peer")>;
 // gate -> cluster: (peer, string name, string address, actor gate) -> vector<string> peers
 // cluster -> room: (peer, string name, actor gate, actor our gate, bool we_dialled): forward
-// what is published here to that gate, sent as from ours.
+// what is published here to that gate, relayed by ours.
 
 // dialer thread -> cluster -> links -> peer gates: a round trip every second, for --inspect.
 using tick_atom = caf::atom_constant<caf::atom("tick")>; // (tick)

@@ -1,9 +1,10 @@
-// The room of one node: fans text out to local sessions, forwards local posts once to each peer.
+// The room of one node: fans messages out to local sessions, forwards local posts once to each
+// peer, and carries out what its ordering decides for peers' messages.
 #include "actors/room.hpp"
 
 #include <algorithm>
-#include <iostream>
-#include <set>
+#include <tuple>
+#include <variant>
 
 #include "actors/log.hpp"
 #include "actors/message_text.hpp"
@@ -42,13 +43,13 @@ bool room_state::add_peer(const std::string& peer, const caf::actor& peer_gate) 
   return true;
 }
 
-void room_state::remember(chat_message message) {
+void room_state::remember(chat_message message, int64_t now) {
   if (history_capacity == 0)
     return;
   if (history.size() == history_capacity)
     history.pop_front();
   history.push_back(std::move(message));
-  forget_old(now_us());
+  forget_old(now);
 }
 
 void room_state::forget_old(int64_t now) {
@@ -64,36 +65,218 @@ std::vector<chat_message> room_state::recent(uint64_t max) const {
   return {history.end() - static_cast<std::ptrdiff_t>(n), history.end()};
 }
 
-resume_plan room_state::resume(const stream_clock& clock) const {
-  return plan_resume(history, seen, clock);
-}
-
-stream_clock room_state::clock() const {
-  stream_clock out;
-  for (const auto& [origin, latest] : incarnations) {
-    auto it = seen.find({origin, latest});
-    out[origin] = {latest, it == seen.end() ? 0 : it->second};
-  }
-  return out;
-}
-
-resume_plan room_state::catchup(const stream_clock& have) const {
-  return plan_resume(history, seen, have); // origins the asker never heard of: all we have
+resume_plan room_state::beyond(const stream_clock& clock) const {
+  return plan_resume(history, order.seen(), clock);
 }
 
 namespace {
 
-// Peers may hold back at most this many messages per origin behind a gap.
-constexpr std::size_t max_held = 1000;
-// A catchup is asked this many times, a second apart, before the peer is given up on.
-constexpr int max_catchup_asks = 5;
-// A node that dialled us asks us first, once it trusts us; if it has not within this time (both
-// nodes dialled at once and each kept the other's connection), we ask it.
-constexpr std::chrono::seconds ask_unasked_after{2};
+using room_actor = caf::stateful_actor<room_state>*;
+
+ordering_time now() {
+  return std::chrono::steady_clock::now();
+}
+
+// To a peer node's gate, relayed by ours: the peer trusts our gate and never learns of the room.
+void to_peer(room_actor self, const caf::actor& peer_gate, caf::message msg) {
+  self->send(self->state.gate, relay_atom::value, peer_gate, std::move(msg));
+}
+
+// Every local session and the history get `m`. A `past` message (from before this node knew its
+// origin) goes only to the sessions that asked for history (JSON pages, resumed streams), not to
+// plain live streams.
+void deliver_here(room_actor self, const chat_message& m, bool past) {
+  auto& st = self->state;
+  ++st.delivered;
+  // One message shared by every session: CAF copies it only if someone writes to it.
+  auto msg = caf::make_message(deliver_atom::value, m);
+  for (const auto& session : st.sessions)
+    if (!past || st.wants_history.count(session.address()) != 0)
+      self->send(session, msg);
+  st.remember(m, now_us());
+}
+
+// Messages of `gap` will not come: every session gets a gap event.
+void announce_gap(room_actor self, const stream_gap& gap) {
+  log_line("messages ", gap.from, " to ", gap.to, " of ", gap.origin, " are lost to this node");
+  auto msg = caf::make_message(history_atom::value, std::vector<chat_message>{},
+                               std::vector<stream_gap>{gap});
+  for (const auto& session : self->state.sessions)
+    self->send(session, msg);
+}
+
+// Asks `peer` for what it has beyond our clock.
+void ask(room_actor self, const std::string& peer) {
+  auto& st = self->state;
+  if (auto it = st.peers.find(peer); it != st.peers.end())
+    to_peer(self, it->second, caf::make_message(catchup_atom::value, st.node, st.order.clock()));
+}
+
+// Carries out what the ordering decided, in its order.
+void apply(room_actor self, const ordering_decisions& d) {
+  self->state.metrics->dropped += d.dropped;
+  for (const auto& step : d.out) {
+    if (const auto* due = std::get_if<ordering_decisions::delivery>(&step))
+      deliver_here(self, due->message, due->past);
+    else
+      announce_gap(self, std::get<stream_gap>(step));
+  }
+  for (const auto& peer : d.ask)
+    ask(self, peer);
+  if (d.wake)
+    self->delayed_send(self, std::max(*d.wake - now(), ordering_time::duration::zero()),
+                       release_atom::value);
+}
+
+void answer_catchup(room_actor self, const caf::actor& peer_gate, const stream_clock& have) {
+  auto& st = self->state;
+  st.forget_old(now_us());
+  auto plan = st.beyond(have);
+  to_peer(
+    self, peer_gate,
+    caf::make_message(backfill_atom::value, st.node, std::move(plan.replay), std::move(plan.gaps)));
+}
+
+void join(room_actor self, const caf::actor& session, bool wants_history) {
+  if (wants_history)
+    self->state.wants_history.insert(session.address());
+  self->monitor(session);
+  self->state.sessions.push_back(session);
+}
+
+// A message published here: to every peer node once, then to the local sessions.
+std::tuple<uint64_t, uint64_t> publish(room_actor self, const std::string& author,
+                                       const std::string& text) {
+  auto& st = self->state;
+  chat_message m{st.node, st.incarnation, ++st.next_seq, now_us(), author, text};
+  ++st.published;
+  ++st.metrics->published;
+  auto msg = caf::make_message(deliver_atom::value, m);
+  for (const auto& [name, peer_gate] : st.peers) {
+    to_peer(self, peer_gate, msg);
+    st.metrics->forwarded_to(name);
+  }
+  apply(self, st.order.publish(m));
+  return {m.incarnation, m.seq};
+}
+
+// A peer's message: delivered once, in order per origin (the ordering decides when).
+void receive(room_actor self, chat_message m) {
+  auto& st = self->state;
+  ++st.metrics->received;
+  // The origin goes into every stream's SSE id: one that is not a node name, such as "", would
+  // make those ids unreadable when browsers resume with them.
+  if (!is_node_name(m.origin)) {
+    ++st.metrics->dropped;
+    log_line("room dropped a message from origin '", m.origin.substr(0, 80), "', not a node name");
+    return;
+  }
+  st.metrics->received_from(m.origin);
+  apply(self, st.order.receive(std::move(m), now()));
+}
+
+// A peer asks for what our history has beyond its clock.
+void answer(room_actor self, const std::string& asker, const stream_clock& have) {
+  auto& st = self->state;
+  auto it = st.peers.find(asker);
+  if (it == st.peers.end()) {
+    st.unanswered[asker] = have; // its link reached us before ours reached it
+    return;
+  }
+  answer_catchup(self, it->second, have);
+  apply(self, st.order.asked_by(asker, now())); // it trusts us: it asked
+}
+
+// The cluster linked `name`. After a partition or a restart each side asks the other for what it
+// missed; a node that dialled us may not trust us yet, so it asks first (the ordering decides).
+void adopt(room_actor self, const std::string& name, const caf::actor& peer_gate,
+           bool trusted_there) {
+  auto& st = self->state;
+  bool fresh = st.add_peer(name, peer_gate);
+  if (st.peers.count(name) == 0)
+    return; // ourselves, or no gate
+  if (fresh) {
+    self->monitor(peer_gate);
+    log_line("connected to node ", name);
+    if (auto it = st.unanswered.find(name); it != st.unanswered.end()) {
+      answer_catchup(self, peer_gate, it->second);
+      st.unanswered.erase(it);
+      trusted_there = true; // it asked: it trusts us
+    }
+  }
+  apply(self, st.order.link_up(name, fresh, trusted_there, now()));
+}
+
+void peer_stops(room_actor self, const std::string& name) {
+  auto& st = self->state;
+  auto it = st.peers.find(name);
+  if (it == st.peers.end())
+    return;
+  self->demonitor(it->second);
+  st.peers.erase(it);
+  st.order.link_down(name);
+  st.metrics->peer_stopped(name);
+  log_line("node ", name, " is stopping");
+}
+
+// The node's facts, room, peers, and what each session and other actor says.
+caf::result<node_report> inspect_node(room_actor self) {
+  auto& st = self->state;
+  auto report = std::make_shared<node_report>(st.facts);
+  report->name = st.node;
+  report->now_ms = now_us() / 1000;
+  report->members = st.sessions.size();
+  report->published = st.published;
+  report->delivered = st.delivered;
+  report->received = st.metrics->received;
+  for (const auto& entry : st.metrics->peers())
+    report->peers.push_back(entry.second);
+  report->actors.push_back({"room", "event-based", self->mailbox().size()});
+  auto promise = std::make_shared<caf::typed_response_promise<node_report>>(
+    self->make_response_promise<node_report>());
+  auto asked = st.sessions.size() + st.others.size();
+  auto pending = std::make_shared<size_t>(asked);
+  auto done = [=] {
+    if (--*pending == 0)
+      promise->deliver(std::move(*report));
+  };
+  if (asked == 0) {
+    promise->deliver(std::move(*report));
+    return *promise;
+  }
+  // An actor that does not answer within a second is left out rather than holding the rest.
+  for (const auto& session : st.sessions)
+    self->request(session, std::chrono::seconds(1), inspect_atom::value)
+      .then([=](const session_report& s) { report->sessions.push_back(s), done(); },
+            [=](const caf::error&) { done(); });
+  for (const auto& other : st.others)
+    self->request(other, std::chrono::seconds(1), inspect_atom::value)
+      .then(
+        [=](const std::vector<actor_report>& a) {
+          report->actors.insert(report->actors.end(), a.begin(), a.end());
+          done();
+        },
+        [=](const caf::error&) { done(); });
+  return *promise;
+}
+
+// Peers are told we stop, and every stream ends with a reconnect hint.
+uint64_t stop(room_actor self) {
+  auto& st = self->state;
+  for (const auto& [name, peer_gate] : st.peers)
+    to_peer(self, peer_gate, caf::make_message(goodbye_atom::value, st.node));
+  uint64_t ended = st.sessions.size();
+  for (const auto& session : st.sessions) {
+    self->demonitor(session);
+    self->send(session, stop_atom::value);
+  }
+  st.sessions.clear();
+  return ended;
+}
 
 } // namespace
 
-caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint64_t incarnation,
+caf::behavior room(room_actor self, std::string node, uint64_t incarnation,
                    std::shared_ptr<node_metrics> metrics, history_limits limits) {
   self->state.node = std::move(node);
   self->state.incarnation = incarnation;
@@ -103,8 +286,10 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
   self->set_down_handler([=](const caf::down_msg& msg) {
     self->state.forget_session(msg.source);
     auto peer = self->state.forget_peer(msg.source);
-    if (!peer.empty())
-      log_line("lost node ", peer);
+    if (peer.empty())
+      return;
+    self->state.order.link_down(peer);
+    log_line("lost node ", peer);
   });
   // Peers are other programs: a message of the wrong shape is reported and dropped.
   self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
@@ -113,157 +298,23 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
              message_text(who->system(), msg.copy_content_to_message()).substr(0, 200));
     return refuse_quietly(who);
   });
-  self->set_error_handler([](caf::error&) {}); // e.g. a peer's gate refusing what we sent
-  using origin_key = std::pair<std::string, uint64_t>;
-  // Every local session and the history get `m`; everything before it from its origin is here.
-  // A `past` message (from before this node knew its origin) goes only to the sessions that
-  // asked for history (JSON pages, resumed streams), not to plain live streams.
-  auto deliver_now = [=](const chat_message& m, bool past = false) {
-    auto& st = self->state;
-    st.seen[{m.origin, m.incarnation}] = m.seq;
-    st.incarnations[m.origin] = m.incarnation;
-    ++st.delivered;
-    // One message shared by every session: CAF copies it only if someone writes to it.
-    auto msg = caf::make_message(deliver_atom::value, m.origin, m.incarnation, m.seq,
-                                 m.published_us, m.author, m.text);
-    for (const auto& session : st.sessions)
-      if (!past || st.wants_history.count(session.address()) != 0)
-        self->send(session, msg);
-    st.remember(m);
-  };
-  // Delivers what was held back behind a gap that is now closed.
-  auto drain = [=](const origin_key& key) {
-    auto& st = self->state;
-    auto it = st.held.find(key);
-    if (it == st.held.end())
-      return;
-    auto& waiting = it->second;
-    while (!waiting.empty()) {
-      auto first = waiting.begin();
-      auto last = st.seen[key];
-      if (first->first > last + 1)
-        break;
-      auto m = std::move(first->second);
-      waiting.erase(first);
-      if (m.seq == last + 1)
-        deliver_now(m);
-    }
-    if (waiting.empty())
-      st.held.erase(it);
-  };
-  // Messages [from, to] of `key` will not come: sessions get a gap event, and what waited after
-  // them goes out.
-  auto give_up = [=](const origin_key& key, uint64_t from, uint64_t to) {
-    auto& st = self->state;
-    auto& last = st.seen[key];
-    from = std::max(from, last + 1);
-    if (to >= from) {
-      log_line("messages ", from, " to ", to, " of ", key.first, " are lost to this node");
-      auto gap = std::vector<stream_gap>{{key.first, key.second, from, to}};
-      for (const auto& session : st.sessions)
-        self->send(session, history_atom::value, std::vector<chat_message>{}, gap);
-      last = to;
-      st.incarnations[key.first] = key.second;
-    }
-    drain(key);
-  };
-  // Asks `peer` for what it has beyond our clock, and again every second until it answers (the
-  // peer's gate drops what comes before it trusts us, and its link may come up after ours).
-  // `again`: a reminder of the question already asked, sent only while it is unanswered.
-  auto ask_for_what_we_miss = [=](const std::string& peer, bool again = false) {
-    auto& st = self->state;
-    auto it = st.peers.find(peer);
-    if (it == st.peers.end())
-      return;
-    auto& ask = st.asks[peer];
-    if (!again)
-      ask = {};
-    else if (ask.answered || ask.sent >= max_catchup_asks)
-      return;
-    ++ask.sent;
-    caf::send_as(st.gate, it->second, catchup_atom::value, st.node, st.clock());
-    self->delayed_send(self, std::chrono::seconds(1), catchup_atom::value, peer);
-  };
-  auto answer_catchup = [=](const caf::actor& peer_gate, const stream_clock& have) {
-    auto& st = self->state;
-    st.forget_old(now_us());
-    auto plan = st.catchup(have);
-    caf::send_as(st.gate, peer_gate, backfill_atom::value, st.node, std::move(plan.replay),
-                 std::move(plan.gaps));
-  };
-  // A message from a peer, live or caught up: delivered once, in order per origin. After a gap
-  // it waits until the gap is filled or hold_timeout passes; a first message from an origin
-  // never heard of starts it where it is (a new node does not replay the cluster's past).
-  auto accept = [=](chat_message m, bool caught_up, bool past = false) {
-    auto& st = self->state;
-    origin_key key{m.origin, m.incarnation};
-    auto seen = st.seen.find(key);
-    if (seen != st.seen.end() && m.seq <= seen->second) {
-      ++st.metrics->dropped; // a duplicate: each session sees each message once
-      return;
-    }
-    auto last = seen == st.seen.end() ? 0 : seen->second;
-    bool known_origin = st.incarnations.count(m.origin) != 0;
-    if (m.seq == last + 1 || (seen == st.seen.end() && (!known_origin || caught_up))) {
-      deliver_now(m, past);
-      drain(key);
-      return;
-    }
-    auto& waiting = st.held[key];
-    bool first_held = waiting.empty();
-    waiting.emplace(m.seq, std::move(m));
-    if (waiting.size() > max_held)
-      return give_up(key, last + 1, waiting.begin()->first - 1);
-    if (first_held) {
-      ask_for_what_we_miss(key.first);
-      self->delayed_send(self, st.hold_timeout, release_atom::value, key.first, key.second);
-    }
-  };
-  auto adopt = [=](const std::string& name, const caf::actor& peer_gate, bool trusted_there) {
-    auto& st = self->state;
-    if (st.add_peer(name, peer_gate)) {
-      self->monitor(peer_gate);
-      log_line("connected to node ", name);
-      st.asks.erase(name);
-      if (auto it = st.unanswered.find(name); it != st.unanswered.end()) {
-        answer_catchup(peer_gate, it->second);
-        st.unanswered.erase(it);
-        trusted_there = true; // it asked: it trusts us
-      }
-    }
-    // After a partition or a restart each side asks the other for what it missed. A node that
-    // dialled us may not trust us yet: it asks first, and we ask back then; if it does not
-    // (both dialled at once, and each kept the other's connection), we ask all the same.
-    if (st.asks.count(name) != 0)
-      return;
-    if (trusted_there)
-      ask_for_what_we_miss(name);
-    else
-      self->delayed_send(self, ask_unasked_after, catchup_atom::value, name);
-  };
+  self->set_error_handler([](caf::error&) {}); // e.g. a session that ended before it answered
   return {
     // JOIN <session>
-    [=](join_atom, const caf::actor& session) {
-      self->monitor(session);
-      self->state.sessions.push_back(session);
-    },
+    [=](join_atom, const caf::actor& session) { join(self, session, false); },
     // JOIN <session> <replay>: the recent history first, then every live message.
     [=](join_atom, const caf::actor& session, uint64_t replay) {
       self->state.forget_old(now_us());
       self->send(session, history_atom::value, self->state.recent(replay));
-      self->state.wants_history.insert(session.address());
-      self->monitor(session);
-      self->state.sessions.push_back(session);
+      join(self, session, true);
     },
     // RESUME <session> <clock>: what the clock misses of the history first, then every live
     // message.
     [=](resume_atom, const caf::actor& session, const stream_clock& clock) {
       self->state.forget_old(now_us());
-      auto plan = self->state.resume(clock);
+      auto plan = self->state.beyond(clock);
       self->send(session, history_atom::value, std::move(plan.replay), std::move(plan.gaps));
-      self->state.wants_history.insert(session.address());
-      self->monitor(session);
-      self->state.sessions.push_back(session);
+      join(self, session, true);
     },
     // HEARTBEAT <seconds>: from the app; the first starts the ticks.
     [=](heartbeat_atom, uint64_t seconds) {
@@ -293,88 +344,29 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->state.forget_session(session.address());
     },
     // PUBLISH <author> <text>: forward once to every peer node, then deliver here.
-    [=](publish_atom, const std::string& author,
-        const std::string& text) -> std::tuple<uint64_t, uint64_t> {
-      auto& st = self->state;
-      auto seq = ++st.next_seq;
-      auto published_us = now_us();
-      ++st.published;
-      ++st.metrics->published;
-      // As our gate: peers trust it, and never learn of the room.
-      for (const auto& [name, peer_gate] : st.peers) {
-        caf::send_as(st.gate, peer_gate, deliver_atom::value, st.node, st.incarnation, seq,
-                     published_us, author, text);
-        st.metrics->forwarded_to(name);
-      }
-      deliver_now({st.node, st.incarnation, seq, published_us, author, text});
-      return {st.incarnation, seq};
+    [=](publish_atom, const std::string& author, const std::string& text) {
+      return publish(self, author, text);
     },
-    // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>: from a peer, through our
-    // gate; never re-forwarded.
-    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
-        const std::string& author, const std::string& text) {
-      ++self->state.metrics->received;
-      // The origin goes into every stream's SSE id: one that is not a node name, such as "",
-      // would make those ids unreadable when browsers resume with them.
-      if (!is_node_name(origin)) {
-        ++self->state.metrics->dropped;
-        log_line("room dropped a message from origin '", origin.substr(0, 80),
-                 "', not a node name");
-        return;
-      }
-      self->state.metrics->received_from(origin);
-      accept({origin, inc, seq, published_us, author, text}, false);
-    },
+    // DELIVER <message>: from a peer, through our gate; never re-forwarded.
+    [=](deliver_atom, const chat_message& m) { receive(self, m); },
     // CATCHUP <asker> <have>: a peer asks for what our history has beyond its clock.
     [=](catchup_atom, const std::string& asker, const stream_clock& have) {
-      auto& st = self->state;
-      auto it = st.peers.find(asker);
-      if (it == st.peers.end()) {
-        st.unanswered[asker] = have; // its link reached us before ours reached it
-        return;
-      }
-      answer_catchup(it->second, have);
-      if (st.asks.count(asker) == 0) // it trusts us: it asked
-        ask_for_what_we_miss(asker);
+      answer(self, asker, have);
     },
-    // CATCHUP <peer>: to ourselves; ask if we have not, again if it has not answered.
-    [=](catchup_atom, const std::string& peer) { ask_for_what_we_miss(peer, true); },
-    // BACKFILL <from> <missed> <trimmed>: the answer; ranges the peer no longer holds are given
-    // up.
+    // BACKFILL <from> <missed> <trimmed>: the answer to ours; ranges the peer no longer holds are
+    // given up.
     [=](backfill_atom, const std::string& from, const std::vector<chat_message>& missed,
         const std::vector<stream_gap>& trimmed) {
-      if (auto ask = self->state.asks.find(from); ask != self->state.asks.end())
-        ask->second.answered = true;
-      for (const auto& gap : trimmed)
-        if (gap.to != 0 && is_node_name(gap.origin))
-          give_up({gap.origin, gap.incarnation}, gap.from, gap.to);
-      // Origins this node never heard of are the cluster's past (this node is new): history
-      // for those who asked for it. The rest filled gaps of streams that were open meanwhile.
-      std::set<std::string> past;
-      for (const auto& m : missed)
-        if (self->state.incarnations.count(m.origin) == 0)
-          past.insert(m.origin);
-      for (const auto& m : missed) {
-        if (is_node_name(m.origin)) // as for (deliver ...)
-          accept(m, true, past.count(m.origin) != 0);
-        else
-          ++self->state.metrics->dropped;
-      }
+      apply(self, self->state.order.backfill(from, missed, trimmed, now()));
     },
-    // RELEASE <origin> <incarnation>: the messages held back behind a gap wait no longer.
-    [=](release_atom, const std::string& origin, uint64_t inc) {
-      auto& st = self->state;
-      auto it = st.held.find({origin, inc});
-      if (it == st.held.end() || it->second.empty())
-        return;
-      give_up({origin, inc}, 1, it->second.begin()->first - 1);
-    },
+    // RELEASE: to ourselves, when the ordering has a deadline.
+    [=](release_atom) { apply(self, self->state.order.tick(now())); },
     // PEER <name> <gate> <via> <we_dialled>: the cluster linked this node (it passed the cookie
-    // handshake); messages for it go to its gate, sent as our gate `via`.
+    // handshake); messages for it go to its gate, relayed by `via`, our gate.
     [=](peer_atom, const std::string& name, const caf::actor& peer_gate, const caf::actor& via,
         bool we_dialled) {
       self->state.gate = via;
-      adopt(name, peer_gate, we_dialled);
+      adopt(self, name, peer_gate, we_dialled);
     },
     // ABOUT <facts> <others>
     [=](about_atom, const node_report& facts, const std::vector<caf::actor>& others) {
@@ -382,69 +374,11 @@ caf::behavior room(caf::stateful_actor<room_state>* self, std::string node, uint
       self->state.others = others;
     },
     // INSPECT: the node's facts, room, peers, and what each session and other actor says.
-    [=](inspect_atom) -> caf::result<node_report> {
-      auto& st = self->state;
-      auto report = std::make_shared<node_report>(st.facts);
-      report->name = st.node;
-      report->now_ms = now_us() / 1000;
-      report->members = st.sessions.size();
-      report->published = st.published;
-      report->delivered = st.delivered;
-      report->received = st.metrics->received;
-      for (const auto& entry : st.metrics->peers())
-        report->peers.push_back(entry.second);
-      report->actors.push_back({"room", "event-based", self->mailbox().size()});
-      auto promise = std::make_shared<caf::typed_response_promise<node_report>>(
-        self->make_response_promise<node_report>());
-      auto asked = st.sessions.size() + st.others.size();
-      auto pending = std::make_shared<size_t>(asked);
-      auto done = [=] {
-        if (--*pending == 0)
-          promise->deliver(std::move(*report));
-      };
-      if (asked == 0) {
-        promise->deliver(std::move(*report));
-        return *promise;
-      }
-      // An actor that does not answer within a second is left out rather than holding the rest.
-      for (const auto& session : st.sessions)
-        self->request(session, std::chrono::seconds(1), inspect_atom::value)
-          .then([=](const session_report& s) { report->sessions.push_back(s), done(); },
-                [=](const caf::error&) { done(); });
-      for (const auto& other : st.others)
-        self->request(other, std::chrono::seconds(1), inspect_atom::value)
-          .then(
-            [=](const std::vector<actor_report>& a) {
-              report->actors.insert(report->actors.end(), a.begin(), a.end());
-              done();
-            },
-            [=](const caf::error&) { done(); });
-      return *promise;
-    },
+    [=](inspect_atom) { return inspect_node(self); },
     // GOODBYE <node>: a peer stops; what we publish meanwhile it catches up on when back.
-    [=](goodbye_atom, const std::string& name) {
-      auto& st = self->state;
-      auto it = st.peers.find(name);
-      if (it == st.peers.end())
-        return;
-      self->demonitor(it->second);
-      st.peers.erase(it);
-      st.metrics->peer_stopped(name);
-      log_line("node ", name, " is stopping");
-    },
+    [=](goodbye_atom, const std::string& name) { peer_stops(self, name); },
     // STOP: the node is going away; peers are told, and every stream ends with a reconnect hint.
-    [=](stop_atom) -> uint64_t {
-      auto& st = self->state;
-      for (const auto& [name, peer_gate] : st.peers)
-        caf::send_as(st.gate, peer_gate, goodbye_atom::value, st.node);
-      uint64_t ended = st.sessions.size();
-      for (const auto& session : st.sessions) {
-        self->demonitor(session);
-        self->send(session, stop_atom::value);
-      }
-      st.sessions.clear();
-      return ended;
-    },
+    [=](stop_atom) { return stop(self); },
     // STATS
     [=](stats_atom) -> std::tuple<uint64_t, uint64_t, uint64_t, uint64_t> {
       const auto& st = self->state;

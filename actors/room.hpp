@@ -1,4 +1,4 @@
-// The chat room of one node: local sessions, peer nodes' rooms, and delivery between them.
+// The chat room of one node: local sessions, peer nodes' gates, and delivery between them.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/metrics.hpp"
+#include "actors/ordering.hpp"
 #include "actors/protocol.hpp"
 
 namespace watercooler {
@@ -25,21 +26,9 @@ struct room_state {
   std::vector<caf::actor> sessions;
   std::set<caf::actor_addr> wants_history; // sessions that joined with a replay or a resume
   std::map<std::string, caf::actor> peers; // node name -> its gate
-  caf::actor gate;                         // ours: what we send to peers is sent as from it
-  std::map<std::pair<std::string, uint64_t>, uint64_t> seen; // (origin, incarnation) -> last seq
-  std::map<std::string, uint64_t> incarnations; // origin -> incarnation of its latest message
-  // Messages from peers that came after a gap, by (origin, incarnation) and seq, until the gap
-  // is filled (catchup) or given up on (release).
-  std::map<std::pair<std::string, uint64_t>, std::map<uint64_t, chat_message>> held;
+  caf::actor gate; // ours, the way out: it relays to peers' gates, so they never see the room
+  ordering order;  // which peer messages go out when, what peers are asked for
   std::map<std::string, stream_clock> unanswered; // catchups from peers not linked yet
-  // Our catchups to each peer since it linked up: how often this question was sent, and
-  // whether the peer answered it. No entry: not asked yet.
-  struct catchup_ask {
-    int sent = 0;
-    bool answered = false;
-  };
-  std::map<std::string, catchup_ask> asks;
-  std::chrono::milliseconds hold_timeout{3000};
   uint64_t published = 0;
   uint64_t delivered = 0; // messages delivered to local sessions, counted once per message
   std::deque<chat_message> history; // the latest delivered messages of every origin, oldest first
@@ -56,18 +45,14 @@ struct room_state {
   // Messages for `peer` go to `peer_gate` from now on; false if nothing changed.
   bool add_peer(const std::string& peer, const caf::actor& peer_gate);
   // Keeps `message` in the history, dropping the oldest beyond the capacity or age.
-  void remember(chat_message message);
+  void remember(chat_message message, int64_t now_us);
   // Drops messages published longer than history_age before `now_us` from the history's front.
   void forget_old(int64_t now_us);
   // The last `max` messages of the history, oldest first.
   std::vector<chat_message> recent(uint64_t max) const;
-  // What a stream resuming at `clock` gets: the history it has not seen, and its gaps.
-  resume_plan resume(const stream_clock& clock) const;
-  // What this node has: per origin, the last seq of its latest incarnation.
-  stream_clock clock() const;
-  // The answer to a peer's (catchup ...): what our history has beyond `have` (all of an origin
-  // it does not name).
-  resume_plan catchup(const stream_clock& have) const;
+  // What our history has beyond `clock` (all of an origin it does not name), and its gaps: for a
+  // stream resuming at `clock`, or a peer's (catchup ...).
+  resume_plan beyond(const stream_clock& clock) const;
 };
 
 constexpr std::size_t default_history = 1000;

@@ -2,12 +2,12 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "actors/gate.hpp"
 #include "actors/room.hpp"
 
 namespace watercooler {
@@ -27,9 +27,8 @@ struct delivery {
 std::optional<delivery> next_delivery(caf::scoped_actor& self) {
   std::optional<delivery> got;
   self->receive(
-    [&](deliver_atom, const std::string& origin, uint64_t, uint64_t seq, int64_t,
-        const std::string& author, const std::string& text) {
-      got = delivery{origin, seq, author, text};
+    [&](deliver_atom, const chat_message& m) {
+      got = delivery{m.origin, m.seq, m.author, m.text};
     },
     caf::after(2s) >> [] {});
   return got;
@@ -58,9 +57,14 @@ struct fixture {
   caf::actor_system sys{cfg};
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
   caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics, history_limits{5});
+  // Ours, which relays what the room sends peers; counts of its own.
+  caf::actor gate_actor =
+    sys.spawn(gate, gate_config{"node1@127.0.0.1", "secret"}, room_actor,
+              std::make_shared<trusted_nodes>(), std::make_shared<node_metrics>());
 
   ~fixture() {
     caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(gate_actor, caf::exit_reason::user_shutdown);
   }
 
   uint64_t publish(caf::scoped_actor& self, const std::string& text,
@@ -113,9 +117,8 @@ TEST_CASE("room forwards a local post once to each peer and never re-forwards a 
   caf::scoped_actor peer{f.sys};
   caf::scoped_actor session{f.sys};
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
-  caf::scoped_actor own_gate{f.sys};
   peer->send(f.room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
-             caf::actor_cast<caf::actor>(peer), caf::actor_cast<caf::actor>(own_gate), true);
+             caf::actor_cast<caf::actor>(peer), f.gate_actor, true);
 
   SUBCASE("a local post reaches the peer once, with its author") {
     f.publish(session, "local", "alice");
@@ -129,8 +132,8 @@ TEST_CASE("room forwards a local post once to each peer and never re-forwards a 
     CHECK(nothing_more(peer));
   }
   SUBCASE("a peer's message goes to local sessions only") {
-    peer->send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{3},
-               uint64_t{1}, now_us(), std::string("bob"), std::string("remote"));
+    peer->send(f.room_actor, deliver_atom::value,
+               chat_message{"node2@127.0.0.1", 3, 1, now_us(), "bob", "remote"});
     auto got = next_delivery(session);
     REQUIRE(got);
     CHECK(got->origin == "node2@127.0.0.1");
@@ -145,8 +148,8 @@ TEST_CASE("room delivers each message once, in order per origin") {
   caf::scoped_actor session{f.sys};
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
   auto from_peer = [&](uint64_t incarnation, uint64_t seq, const std::string& text) {
-    caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), incarnation,
-                   seq, now_us(), std::string(), text);
+    caf::anon_send(f.room_actor, deliver_atom::value,
+                   chat_message{"node2@127.0.0.1", incarnation, seq, now_us(), "", text});
   };
   from_peer(1, 1, "one");
   from_peer(1, 1, "one again");
@@ -222,10 +225,10 @@ TEST_CASE("room drops a peer message whose origin is not a node name") {
   SUBCASE("with a position's separators") {
     origin = "node2@127.0.0.1~1~1,x";
   }
-  caf::anon_send(f.room_actor, deliver_atom::value, origin, uint64_t{1}, uint64_t{1}, now_us(),
-                 std::string(), std::string("from nowhere"));
-  caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{1},
-                 uint64_t{1}, now_us(), std::string(), std::string("from node2"));
+  caf::anon_send(f.room_actor, deliver_atom::value,
+                 chat_message{origin, 1, 1, now_us(), "", "from nowhere"});
+  caf::anon_send(f.room_actor, deliver_atom::value,
+                 chat_message{"node2@127.0.0.1", 1, 1, now_us(), "", "from node2"});
   auto got = next_delivery(session);
   REQUIRE(got);
   CHECK(got->text == "from node2");
@@ -253,9 +256,8 @@ TEST_CASE("room keeps a bounded history of every origin in delivery order") {
   caf::scoped_actor self{f.sys};
   CHECK(f.history(self, 50).empty());
   f.publish(self, "local 1", "alice");
-  caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{9},
-                 uint64_t{1}, int64_t{1'700'000'000'000'000}, std::string("bob"),
-                 std::string("remote 1"));
+  caf::anon_send(f.room_actor, deliver_atom::value,
+                 chat_message{"node2@127.0.0.1", 9, 1, 1'700'000'000'000'000, "bob", "remote 1"});
   f.publish(self, "local 2");
   auto h = f.history(self, 50);
   REQUIRE(h.size() == 3);
@@ -285,9 +287,8 @@ TEST_CASE("room keeps a bounded history of every origin in delivery order") {
     CHECK(texts == std::vector<std::string>{"local 2", "local 3", "local 4", "local 5", "local 6"});
   }
   SUBCASE("a duplicate from a peer is not kept twice") {
-    caf::anon_send(f.room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{9},
-                   uint64_t{1}, int64_t{1'700'000'000'000'000}, std::string("bob"),
-                   std::string("remote 1"));
+    caf::anon_send(f.room_actor, deliver_atom::value,
+                   chat_message{"node2@127.0.0.1", 9, 1, 1'700'000'000'000'000, "bob", "remote 1"});
     f.publish(self, "local 3");
     CHECK(f.history(self, 50).size() == 4);
   }
@@ -379,20 +380,17 @@ namespace watercooler {
 namespace {
 
 struct linked_peer {
-  caf::scoped_actor gate;     // the peer's gate, as this room sees it
-  caf::scoped_actor own_gate; // ours, as which the room sends
+  caf::scoped_actor gate; // the peer's gate, as this room sees it
 
   // `we_dialled`: the room's node dialled the peer (so the peer trusts it already).
-  linked_peer(caf::actor_system& sys, const caf::actor& room_actor, bool we_dialled = true)
-      : gate(sys), own_gate(sys) {
-    gate->send(room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
-               caf::actor_cast<caf::actor>(gate), caf::actor_cast<caf::actor>(own_gate),
-               we_dialled);
+  linked_peer(fixture& f, bool we_dialled = true) : gate(f.sys) {
+    gate->send(f.room_actor, peer_atom::value, std::string("node2@127.0.0.1"),
+               caf::actor_cast<caf::actor>(gate), f.gate_actor, we_dialled);
   }
 
   void deliver(const caf::actor& room_actor, uint64_t seq) {
-    gate->send(room_actor, deliver_atom::value, std::string("node2@127.0.0.1"), uint64_t{3}, seq,
-               now_us(), std::string(), "m" + std::to_string(seq));
+    gate->send(room_actor, deliver_atom::value,
+               chat_message{"node2@127.0.0.1", 3, seq, now_us(), "", "m" + std::to_string(seq)});
   }
 
   // The next (catchup ...) the room sends the peer; its clock, or nothing within `wait`.
@@ -415,7 +413,7 @@ TEST_CASE("room holds back a message after a gap until the peer fills the gap") 
   fixture f;
   caf::scoped_actor session{f.sys};
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
-  linked_peer peer(f.sys, f.room_actor);
+  linked_peer peer(f);
   peer.deliver(f.room_actor, 1);
   REQUIRE(next_delivery(session));
   peer.deliver(f.room_actor, 3);
@@ -445,7 +443,7 @@ TEST_CASE("room gives up on a gap nobody fills with a gap event, then delivers t
   fixture f;
   caf::scoped_actor session{f.sys};
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
-  linked_peer peer(f.sys, f.room_actor);
+  linked_peer peer(f);
   peer.deliver(f.room_actor, 1);
   REQUIRE(next_delivery(session));
   peer.deliver(f.room_actor, 4);
@@ -480,7 +478,7 @@ TEST_CASE("room answers a catchup with what its history has beyond the asker's c
   caf::scoped_actor self{f.sys};
   for (auto text : {"one", "two", "three"})
     f.publish(self, text);
-  linked_peer peer(f.sys, f.room_actor);
+  linked_peer peer(f);
   // Linking up, the room asks the peer for what it missed, and asks again until answered.
   auto have = peer.next_catchup();
   REQUIRE(have);
@@ -528,7 +526,7 @@ TEST_CASE("room gives the past of an origin it never heard of only to sessions t
   resumed->receive(
     [](history_atom, const std::vector<chat_message>&, const std::vector<stream_gap>&) {},
     caf::after(2s) >> [] {});
-  linked_peer peer(f.sys, f.room_actor);
+  linked_peer peer(f);
   // This new node asks the peer for everything, as it knows nothing yet.
   auto have = peer.next_catchup();
   REQUIRE(have);
@@ -560,26 +558,41 @@ TEST_CASE("room gives the past of an origin it never heard of only to sessions t
 namespace watercooler {
 
 TEST_CASE("room forgets messages older than its history age") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto metrics = std::make_shared<node_metrics>();
-  auto room_actor =
-    sys.spawn(room, "node1@127.0.0.1", 7, metrics, history_limits{100, std::chrono::seconds(1)});
-  caf::scoped_actor self{sys};
-  auto history_size = [&] {
-    size_t n = 0;
-    self->request(room_actor, 2s, history_atom::value, uint64_t{100})
-      .receive([&](const std::vector<chat_message>& h) { n = h.size(); },
-               [&](const caf::error&) { FAIL("no answer"); });
-    return n;
-  };
-  for (auto text : {"one", "two"})
-    self->request(room_actor, 2s, publish_atom::value, std::string(), std::string(text))
+  SUBCASE("as time passes") {
+    room_state st;
+    st.history_capacity = 100;
+    st.history_age = std::chrono::seconds(1);
+    const int64_t t = 1'700'000'000'000'000;
+    for (auto text : {"one", "two"})
+      st.remember({"node1@127.0.0.1", 7, 1, t, "", text}, t);
+    st.forget_old(t + 500'000);
+    CHECK(st.recent(100).size() == 2);
+    st.forget_old(t + 1'500'000); // older than the age
+    CHECK(st.recent(100).empty());
+  }
+  SUBCASE("a peer's message older than the age on arrival is not kept") {
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    auto metrics = std::make_shared<node_metrics>();
+    auto room_actor =
+      sys.spawn(room, "node1@127.0.0.1", 7, metrics, history_limits{100, std::chrono::seconds(1)});
+    caf::scoped_actor self{sys};
+    auto history_size = [&] {
+      size_t n = 0;
+      self->request(room_actor, 2s, history_atom::value, uint64_t{100})
+        .receive([&](const std::vector<chat_message>& h) { n = h.size(); },
+                 [&](const caf::error&) { FAIL("no answer"); });
+      return n;
+    };
+    for (uint64_t seq : {1, 2})
+      self->send(room_actor, deliver_atom::value,
+                 chat_message{"node2@127.0.0.1", 3, seq, now_us() - 2'000'000, "", "old"});
+    CHECK(history_size() == 0);
+    self->request(room_actor, 2s, publish_atom::value, std::string(), std::string("new"))
       .receive([](uint64_t, uint64_t) {}, [&](const caf::error&) { FAIL("no answer"); });
-  CHECK(history_size() == 2);
-  std::this_thread::sleep_for(1500ms); // older than the age whatever the machine's load
-  CHECK(history_size() == 0);
-  caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
+    CHECK(history_size() == 1);
+    caf::anon_send_exit(room_actor, caf::exit_reason::user_shutdown);
+  }
 }
 
 } // namespace watercooler
@@ -588,7 +601,7 @@ namespace watercooler {
 
 TEST_CASE("room that was dialled lets the peer ask first, then asks back") {
   fixture f;
-  linked_peer peer(f.sys, f.room_actor, false);
+  linked_peer peer(f, false);
   // The peer may not trust us yet: the first thing it gets from us is the answer to its ask.
   peer.gate->send(f.room_actor, catchup_atom::value, std::string("node2@127.0.0.1"),
                   stream_clock{});
@@ -607,7 +620,7 @@ TEST_CASE("room that was dialled asks by itself when the peer never asks") {
   // Both nodes dialled at once and each kept the connection the other dialled: each waits for
   // the other's ask. After a while the room asks all the same, and again until answered.
   fixture f;
-  linked_peer peer(f.sys, f.room_actor, false);
+  linked_peer peer(f, false);
   CHECK(peer.next_catchup(10s));
   CHECK(peer.next_catchup(10s));
 }

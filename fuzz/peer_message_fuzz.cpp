@@ -65,14 +65,12 @@ void hello(const caf::message& msg) {
   (void)prove("cookie", proof_role::answer, challenge, "node1@127.0.0.1", from);
 }
 
-// DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>: as the room passes it to
-// a session (if its origin is a node name), which writes it to its stream in either format.
+// DELIVER <message>: as the room passes it to a session (if its origin is a node name), which
+// writes it to its stream in either format.
 void deliver(const caf::message& msg) {
-  if (!is_node_name(msg.get_as<std::string>(1)))
+  const auto& m = msg.get_as<chat_message>(1);
+  if (!is_node_name(m.origin))
     return; // the room drops it
-  chat_message m{msg.get_as<std::string>(1), msg.get_as<uint64_t>(2),
-                 msg.get_as<uint64_t>(3),    msg.get_as<int64_t>(4),
-                 msg.get_as<std::string>(5), msg.get_as<std::string>(6)};
   for (auto format : {stream_format::text, stream_format::json}) {
     stream_events events(stream_start_at(format, std::nullopt));
     const auto frame = events.message(m);
@@ -108,11 +106,15 @@ void write_seeds(const char* dir) {
       std::abort();
     std::ofstream(std::string(dir) + "/" + file, std::ios::binary).write(buf.data(), buf.size());
   };
-  write("deliver", caf::make_message(deliver_atom::value, "node1@127.0.0.1", uint64_t{8532290011},
-                                     uint64_t{3}, int64_t{1764147939123000}, "Ann", "hi\nthere"));
-  write("deliver_anonymous",
-        caf::make_message(deliver_atom::value, "node2@127.0.0.1", uint64_t{1764147000111},
-                          uint64_t{12}, int64_t{1764147939123000}, "", "Ready player one"));
+  write("deliver",
+        caf::make_message(deliver_atom::value, chat_message{"node1@127.0.0.1", 8532290011, 3,
+                                                            1764147939123000, "Ann", "hi\nthere"}));
+  write(
+    "deliver_anonymous",
+    caf::make_message(deliver_atom::value, chat_message{"node2@127.0.0.1", 1764147000111, 12,
+                                                        1764147939123000, "", "Ready player one"}));
+  write("deliver_empty_origin",
+        caf::make_message(deliver_atom::value, chat_message{"", 1, 1, 0, "", "from nowhere"}));
   write("hello", caf::make_message(hello_atom::value, "node2@127.0.0.1", uint16_t{40123},
                                    std::string(64, 'a'), std::string(64, 'b'), caf::actor{}));
   write("challenge", caf::make_message(challenge_atom::value));
@@ -161,9 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       && msg.match_elements<caf::atom_value, std::string, uint16_t, std::string, std::string,
                             caf::actor>())
     hello(msg);
-  else if (atom == deliver_atom::value
-           && msg.match_elements<caf::atom_value, std::string, uint64_t, uint64_t, int64_t,
-                                 std::string, std::string>())
+  else if (atom == deliver_atom::value && msg.match_elements<caf::atom_value, chat_message>())
     deliver(msg);
   else if (atom == inspect_atom::value && msg.match_elements<caf::atom_value, std::string>())
     (void)same_proof(prove("cookie", proof_role::inspect, "challenge", "inspect", "node1"),

@@ -79,17 +79,11 @@ stream_start stream_start_at(stream_format format,
 stream_events::stream_events(const stream_start& start)
     : format_(start.format), clock_(start.resume.value_or(stream_clock{})) {}
 
-std::string stream_events::message(const std::string& origin, uint64_t incarnation, uint64_t seq,
-                                   int64_t published_us, const std::string& author,
-                                   const std::string& text) {
-  if (clock_covers(clock_, origin, incarnation, seq))
+std::string stream_events::message(const chat_message& m) {
+  if (clock_covers(clock_, m))
     return {};
-  clock_[origin] = {incarnation, seq};
-  auto id = encode_clock(clock_);
-  if (format_ == stream_format::text)
-    return sse_event(text, sse_fields{{}, id}); // the tutorial's text needs no copy
-  return sse_event(message_json({origin, incarnation, seq, published_us, author, text}),
-                   sse_fields{{}, id});
+  clock_[m.origin] = {m.incarnation, m.seq};
+  return message_event(m, format_, encode_clock(clock_));
 }
 
 } // namespace watercooler

@@ -67,11 +67,7 @@ public:
   explicit stream_events(const stream_start& start);
 
   // The event of the message; "" if the stream has had it.
-  std::string message(const std::string& origin, uint64_t incarnation, uint64_t seq,
-                      int64_t published_us, const std::string& author, const std::string& text);
-  std::string message(const chat_message& m) {
-    return message(m.origin, m.incarnation, m.seq, m.published_us, m.author, m.text);
-  }
+  std::string message(const chat_message& m);
   const stream_clock& clock() const {
     return clock_;
   }

@@ -206,12 +206,11 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
       queue({frame(std::move(events)), static_cast<uint32_t>(count)});
   };
   return {
-    // DELIVER <origin> <incarnation> <seq> <published_us> <author> <text>
-    [=](deliver_atom, const std::string& origin, uint64_t inc, uint64_t seq, int64_t published_us,
-        const std::string& author, const std::string& text) {
-      auto event = self->state.events.message(origin, inc, seq, published_us, author, text);
+    // DELIVER <message>
+    [=](deliver_atom, const chat_message& message) {
+      auto event = self->state.events.message(message);
       if (!event.empty()) // else the stream had it before it resumed
-        queue({frame(std::move(event)), 1, published_us});
+        queue({frame(std::move(event)), 1, message.published_us});
     },
     // HISTORY <replay> [<gaps>]: the recent or missed messages, in one write, before any live
     // one.
