@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "actors/room.hpp"
+#include "test/eventually.hpp"
 #include "web/actions.hpp"
 #include "web/http/front.hpp"
 #include "web/routes.hpp"
@@ -221,13 +222,7 @@ TEST_CASE("after a thousand opened and closed streams the room holds no stale se
       ::close(fd);
   }
   CHECK(opened == 1000);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  uint64_t left = node.sessions();
-  while (left != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms); // polling for the brokers to see the closes
-    left = node.sessions();
-  }
-  CHECK(left == 0);
+  CHECK(eventually([&] { return node.sessions() == 0; })); // the sessions see the closes
 }
 
 } // namespace watercooler
@@ -253,10 +248,7 @@ TEST_CASE("a stream gives its place in its address's count back when it closes")
   CHECK(refused.find("\r\nRetry-After: 10\r\n") != std::string::npos);
   for (int open : fds)
     ::close(open);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (node.streams->open("127.0.0.1") != 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(50ms); // polling for the brokers to see the closes
-  CHECK(node.streams->open("127.0.0.1") == 0);
+  CHECK(eventually([&] { return node.streams->open("127.0.0.1") == 0; }));
   std::string again;
   fd = open_stream(node.port, again);
   REQUIRE(fd >= 0);
@@ -421,21 +413,7 @@ TEST_CASE("a publish body over the limit gets 413 and the connection closes unre
 
 namespace watercooler {
 
-namespace {
-
-// Waits up to `limit` for `done()`; polling, because the node's counters change on its threads.
-template <class Done>
-bool eventually(Done done, std::chrono::seconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("a client that stops reading gets a gap and the end of its stream, and resumes") {
   web_node node(stream_limits{1000, 64 * 1024});
