@@ -10,21 +10,6 @@
 
 namespace watercooler {
 
-void trusted_nodes::add(const caf::node_id& node) {
-  std::lock_guard<std::mutex> guard(mutex_);
-  nodes_.insert(node);
-}
-
-void trusted_nodes::remove(const caf::node_id& node) {
-  std::lock_guard<std::mutex> guard(mutex_);
-  nodes_.erase(node);
-}
-
-bool trusted_nodes::contains(const caf::node_id& node) const {
-  std::lock_guard<std::mutex> guard(mutex_);
-  return nodes_.count(node) > 0;
-}
-
 std::string gate_state::take_challenge(const caf::node_id& node) {
   auto it = challenges.find(node);
   if (it == challenges.end())
@@ -48,20 +33,6 @@ void gate_state::give_challenge(const caf::node_id& node, const std::string& cha
 namespace {
 
 using gate_actor = caf::stateful_actor<gate_state>*;
-
-caf::node_id sender_node(gate_actor self) {
-  const auto& sender = self->current_sender();
-  return sender ? sender->node() : caf::node_id{};
-}
-
-bool from_here(gate_actor self) {
-  return sender_node(self) == self->node();
-}
-
-bool trusted(gate_actor self) {
-  auto node = sender_node(self);
-  return node == self->node() || self->state.trusted->contains(node);
-}
 
 // Logs the first few refusals and then every 1000th: a flood must not flood the log too.
 void refuse(gate_actor self, const std::string& what) {
@@ -99,7 +70,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       return verb == deliver_atom::value || verb == catchup_atom::value
              || verb == backfill_atom::value || verb == goodbye_atom::value;
     };
-    if (trusted(self) && for_the_room()) {
+    if (from_trusted_node(self, *self->state.trusted) && for_the_room()) {
       self->send(self->state.room, std::move(msg));
       return caf::result<caf::message>{caf::message{}};
     }
@@ -181,7 +152,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
     },
     // PING: a trusted peer measures the round trip.
     [=](ping_atom) -> caf::result<ping_atom> {
-      if (!trusted(self)) {
+      if (!from_trusted_node(self, *self->state.trusted)) {
         refuse(self, "ping");
         return refusal("not trusted");
       }
@@ -189,12 +160,12 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
     },
     // CLUSTER <actor>: from the app, once.
     [=](cluster_atom, const caf::actor& cluster) {
-      if (from_here(self))
+      if (from_this_node(self))
         self->state.cluster = cluster;
     },
     // INSPECT: for --inspect's list of actors.
     [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
-      if (!from_here(self))
+      if (!from_this_node(self))
         return refusal("inspect needs a proof");
       return std::vector<actor_report>{{"gate", "event-based", self->mailbox().size()}};
     },

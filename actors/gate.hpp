@@ -6,27 +6,13 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "actors/metrics.hpp"
 #include "actors/protocol.hpp"
+#include "actors/trust.hpp"
 
 namespace watercooler {
-
-// Nodes (CAF node ids) that passed the cookie handshake while their connection lasts. Written
-// by the gate and the cluster, read by the gate for every message.
-class trusted_nodes {
-public:
-  void add(const caf::node_id& node);
-  void remove(const caf::node_id& node);
-  bool contains(const caf::node_id& node) const;
-
-private:
-  mutable std::mutex mutex_;
-  std::set<caf::node_id> nodes_;
-};
 
 struct gate_config {
   std::string node;   // this node, name@host
