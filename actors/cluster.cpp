@@ -7,11 +7,11 @@
 
 #include <caf/io/all.hpp>
 
+#include "actors/epmd_client.hpp"
 #include "actors/handshake.hpp"
 #include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
-#include "actors/port_mapper.hpp"
 
 namespace watercooler {
 

@@ -25,7 +25,7 @@ struct port_mapper_config {
   std::string host = "127.0.0.1";          // where the EPMD is: connect there, or bind to serve
   uint16_t epmd_port = epmd::default_port; // or the caller's ERL_EPMD_PORT
   std::string alive;                       // this node's name, e.g. "node1"
-  uint16_t dist_port = 0;                  // where this node's room actor is published
+  uint16_t dist_port = 0;                  // where this node's gate is published
   std::chrono::milliseconds retry_interval{200};
   std::chrono::milliseconds reply_timeout{5000}; // for a request or an answer to arrive whole
 };
@@ -86,12 +86,5 @@ caf::actor spawn_port_mapper(caf::actor_system& sys, port_mapper_config cfg);
 // Blocks until `mapper` registered: "serving" or "client", else the error text.
 outcome<std::string> wait_registered(caf::actor_system& sys, const caf::actor& mapper,
                                      std::chrono::milliseconds timeout);
-
-// Blocking EPMD queries for threads outside the actor system; `timeout` bounds connect and read.
-// Errors say "... is not registered ...", "no port mapper at host:port ..." or "malformed ...".
-outcome<uint16_t> epmd_port_please(const std::string& host, uint16_t epmd_port,
-                                   const std::string& alive, std::chrono::milliseconds timeout);
-outcome<std::vector<std::pair<std::string, uint16_t>>>
-epmd_names(const std::string& host, uint16_t epmd_port, std::chrono::milliseconds timeout);
 
 } // namespace watercooler

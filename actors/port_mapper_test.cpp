@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "actors/epmd_client.hpp"
 #include "actors/port_mapper.hpp"
 
 extern char** environ;

@@ -14,11 +14,11 @@
 #include <caf/openssl/all.hpp>
 
 #include "actors/cluster.hpp"
+#include "actors/epmd_client.hpp"
 #include "actors/handshake.hpp"
 #include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
-#include "actors/port_mapper.hpp"
 #include "actors/protocol.hpp"
 #include "app/cookie.hpp"
 #include "app/dist_tls.hpp"
