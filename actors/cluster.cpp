@@ -1,16 +1,14 @@
-// Finds peers through the port mapper, proves the cookie to their gates, and redials whatever
-// drops. Only link actors talk to other nodes; the cluster itself is never seen from outside.
+// Spawns a link for each wanted node the dialer found and for each node that greeted our gate,
+// and redials whatever drops. Only links talk to other nodes; the cluster is never seen outside.
 #include "actors/cluster.hpp"
 
 #include <algorithm>
-#include <iostream>
 
 #include <caf/io/all.hpp>
 
-#include "actors/epmd_client.hpp"
-#include "actors/handshake.hpp"
+#include "actors/inspect_fan_in.hpp"
+#include "actors/link.hpp"
 #include "actors/log.hpp"
-#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 
 namespace watercooler {
@@ -44,160 +42,7 @@ bool cluster_state::synced() const {
   return true;
 }
 
-std::string connect_failure(caf::actor_system& system, const caf::error& err, bool tls) {
-  auto text = "cannot connect: " + error_text(system, err);
-  // A TLS handshake that fails, or TLS meeting plain BASP, ends the connection before CAF's own
-  // handshake: CAF cannot tell which it was.
-  // Which of the two CAF reports depends on when the other side hangs up (both were seen).
-  constexpr const char* tls_hint =
-    "TLS handshake failed: a certificate was refused, or the node does not use --dist-tls)";
-  if (err == caf::sec::disconnect_during_handshake)
-    text += tls ? std::string(" (") + tls_hint : " (the node may use --dist-tls)";
-  else if (tls && err == caf::sec::cannot_connect_to_node)
-    text += std::string(" (the node is down, or the ") + tls_hint;
-  return text;
-}
-
 namespace {
-
-struct link_state {
-  static inline const char* name = "link";
-
-  caf::actor cluster; // the link ends with it
-  std::string peer;
-  caf::actor gate; // the peer's
-  std::shared_ptr<node_metrics> metrics;
-  bool pinging = false;
-};
-
-using link_actor = caf::stateful_actor<link_state>*;
-
-bool from_here(caf::local_actor* self) {
-  const auto& sender = self->current_sender();
-  return !sender || sender->node() == self->node();
-}
-
-// Ends the link with the cluster (node shutdown) and, once linked, with the peer's gate; drops
-// what it does not understand.
-void watch(link_actor self, caf::actor cluster) {
-  // Peers learn our address and may send anything: CAF's default handler would print it with
-  // caf::to_string, which a peer's bytes can crash (see message_text.hpp).
-  self->set_default_handler(caf::drop);
-  self->state.cluster = std::move(cluster);
-  self->monitor(self->state.cluster);
-  self->set_down_handler([=](const caf::down_msg& msg) {
-    if (msg.source == self->state.cluster.address())
-      self->quit(caf::exit_reason::user_shutdown);
-    else if (msg.source == self->state.gate.address())
-      self->quit(msg.reason);
-  });
-}
-
-// Connected: watch the peer's gate, ping it when the cluster ticks.
-caf::behavior linked(link_actor self, std::chrono::milliseconds timeout) {
-  self->monitor(self->state.gate);
-  return {
-    [=](inspect_atom) -> caf::result<actor_report> {
-      if (!from_here(self))
-        return caf::sec::unexpected_message;
-      return actor_report{"link " + self->state.peer, "event-based", self->mailbox().size()};
-    },
-    [=](tick_atom) {
-      auto& st = self->state;
-      if (!from_here(self) || st.pinging)
-        return;
-      st.pinging = true;
-      auto sent = std::chrono::steady_clock::now();
-      self->request(st.gate, timeout, ping_atom::value)
-        .then(
-          [=](ping_atom) {
-            self->state.pinging = false;
-            auto rtt = std::chrono::steady_clock::now() - sent;
-            self->state.metrics->peer_rtt(
-              self->state.peer, std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
-          },
-          [=](const caf::error&) {
-            self->state.pinging = false;
-            self->state.metrics->peer_rtt(self->state.peer, -1);
-          });
-    },
-  };
-}
-
-// A node that greeted our gate and passed its handshake.
-caf::behavior accepted_link(link_actor self, caf::actor cluster, std::string peer,
-                            caf::actor peer_gate, std::shared_ptr<node_metrics> metrics,
-                            std::chrono::milliseconds timeout) {
-  watch(self, std::move(cluster));
-  self->state.peer = std::move(peer);
-  self->state.gate = std::move(peer_gate);
-  self->state.metrics = std::move(metrics);
-  return linked(self, timeout);
-}
-
-// Dials a node: connect, take its challenge, prove the cookie, check its proof back.
-caf::behavior dialling_link(link_actor self, cluster_config config, caf::actor cluster,
-                            caf::actor own_gate, std::shared_ptr<trusted_nodes> trusted,
-                            std::shared_ptr<node_metrics> metrics, std::string peer,
-                            std::string host, uint16_t port) {
-  watch(self, cluster);
-  auto& st = self->state;
-  st.peer = peer;
-  st.metrics = std::move(metrics);
-  auto address = host + ":" + std::to_string(port);
-  auto timeout = config.handshake_timeout;
-  auto fail = [=](const std::string& why) {
-    self->send(cluster, unknown_atom::value, self->state.peer, why);
-    self->quit();
-  };
-  auto greet = [=](const std::string& challenge) {
-    auto& s = self->state;
-    auto ours = new_challenge();
-    auto proof = prove(config.cookie, proof_role::dial, challenge, config.node, s.peer);
-    self
-      ->request(s.gate, timeout, hello_atom::value, config.node, config.dist_port, proof, ours,
-                own_gate)
-      .then(
-        [=](bool accepted, const std::string& who, const std::string& back,
-            const std::vector<std::string>& peers) {
-          auto& s2 = self->state;
-          if (!accepted)
-            return fail("refused by " + s2.peer + ": " + who);
-          if (who != s2.peer)
-            return fail("the node there calls itself " + who);
-          if (!same_proof(prove(config.cookie, proof_role::answer, ours, s2.peer, config.node),
-                          back))
-            return fail("the node there does not know our cookie");
-          trusted->add(s2.gate.node());
-          self->send(cluster, up_atom::value, s2.peer, address, s2.gate, peers);
-          self->become(linked(self, timeout));
-        },
-        [=](const caf::error& err) { fail("no handshake: " + error_text(self->system(), err)); });
-  };
-  auto mm = config.connector ? config.connector : self->system().middleman().actor_handle();
-  self->request(mm, timeout, caf::connect_atom::value, host, port)
-    .then(
-      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-        self->state.gate = caf::actor_cast<caf::actor>(std::move(ptr));
-        if (!self->state.gate)
-          return fail("the node publishes no gate");
-        self->request(self->state.gate, timeout, challenge_atom::value)
-          .then([=](const std::string& challenge) { greet(challenge); },
-                [=](const caf::error& err) {
-                  fail("no challenge: " + error_text(self->system(), err));
-                });
-      },
-      [=](const caf::error& err) { fail(connect_failure(self->system(), err, config.tls)); });
-  return {
-    [](tick_atom) {}, // pings start once linked
-    [=](inspect_atom) -> caf::result<actor_report> {
-      if (!from_here(self))
-        return caf::sec::unexpected_message;
-      return actor_report{"link " + self->state.peer + " (dialling)", "event-based",
-                          self->mailbox().size()};
-    },
-  };
-}
 
 using cluster_actor = caf::stateful_actor<cluster_state>*;
 
@@ -286,9 +131,18 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
       auto parsed = parse_node_name(name);
       if (!parsed || s.links.count(name) > 0 || s.wanted.count(name) == 0)
         return;
-      auto link =
-        self->spawn<caf::monitored>(dialling_link, s.config, caf::actor_cast<caf::actor>(self),
-                                    s.gate, s.trusted, s.metrics, name, parsed->host, port);
+      gate_address to{name,
+                      parsed->host,
+                      port,
+                      s.config.connector,
+                      s.config.tls,
+                      s.config.cookie,
+                      s.config.handshake_timeout};
+      if (!to.connector)
+        to.connector = self->system().middleman().actor_handle();
+      auto link = self->spawn<caf::monitored>(dialling_link, caf::actor_cast<caf::actor>(self), to,
+                                              s.config.node, s.config.dist_port, s.gate, s.trusted,
+                                              s.metrics);
       s.links[name].link = link;
     },
     // UNKNOWN <name> <why>: from the dialer thread or a link whose handshake failed.
@@ -329,6 +183,8 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
     // TICK: from the dialer thread every round; pings each peer once per ping_interval.
     [=](tick_atom) {
       auto& s = self->state;
+      if (!from_this_node(self))
+        return;
       auto now = std::chrono::steady_clock::now();
       if (now - s.last_ping < s.config.ping_interval)
         return;
@@ -339,22 +195,15 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
     },
     // INSPECT: for --inspect's list of actors: the cluster and each link.
     [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
-      auto& s = self->state;
-      auto reports = std::make_shared<std::vector<actor_report>>();
-      reports->push_back({"cluster", "event-based", self->mailbox().size()});
-      if (s.links.empty())
-        return *reports;
-      auto promise = self->make_response_promise<std::vector<actor_report>>();
-      auto pending = std::make_shared<size_t>(s.links.size());
-      auto done = [=]() mutable {
-        if (--*pending == 0)
-          promise.deliver(*reports);
-      };
-      for (const auto& [node, link] : s.links)
-        self->request(link.link, std::chrono::seconds(1), inspect_atom::value)
-          .then([=](const actor_report& r) mutable { reports->push_back(r), done(); },
-                [=](const caf::error&) mutable { done(); });
-      return promise;
+      if (!from_this_node(self))
+        return caf::sec::unexpected_message;
+      inspect_fan_in<std::vector<actor_report>> fan_in{
+        self, {{"cluster", "event-based", self->mailbox().size()}}};
+      for (const auto& [node, link] : self->state.links)
+        fan_in.ask<actor_report>(link.link, [](std::vector<actor_report>& reports, actor_report r) {
+          reports.push_back(std::move(r));
+        });
+      return fan_in.answer();
     },
     // SYNC: done once the sys.config nodes are connected or sync_nodes_timeout passed; then
     // the mandatory nodes still missing.
@@ -365,47 +214,6 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
       return {true, s.missing_mandatory()};
     },
   };
-}
-
-dialer::dialer(caf::actor_system& system, caf::actor cluster_actor, cluster_config config) {
-  thread_ =
-    std::thread([this, &system, cluster_actor, config] { run(system, cluster_actor, config); });
-}
-
-dialer::~dialer() {
-  {
-    std::lock_guard<std::mutex> guard(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void dialer::run(caf::actor_system& system, caf::actor cluster_actor, cluster_config config) {
-  caf::scoped_actor self{system};
-  for (;;) {
-    self->send(cluster_actor, tick_atom::value);
-    std::vector<std::string> names;
-    self->request(cluster_actor, config.handshake_timeout, dial_atom::value)
-      .receive([&](std::vector<std::string>& xs) { names = std::move(xs); },
-               [&](const caf::error&) {});
-    for (const auto& name : names) {
-      auto parsed = parse_node_name(name);
-      if (!parsed) {
-        self->send(cluster_actor, unknown_atom::value, name, parsed.error);
-        continue;
-      }
-      auto port =
-        epmd_port_please(parsed->host, config.epmd_port, parsed->alive, config.lookup_timeout);
-      if (port)
-        self->send(cluster_actor, found_atom::value, name, *port);
-      else
-        self->send(cluster_actor, unknown_atom::value, name, port.error);
-    }
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (wake_.wait_for(lock, config.retry_interval, [this] { return stopping_; }))
-      return;
-  }
 }
 
 } // namespace watercooler

@@ -1,22 +1,19 @@
-// The cluster of one node: dials the nodes of sys.config by name and keeps them connected.
+// The cluster of one node: wants the nodes of sys.config (and their peers), keeps a link to each.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <caf/io/middleman_actor.hpp>
 
-#include "actors/gate.hpp"
 #include "actors/metrics.hpp"
 #include "actors/protocol.hpp"
+#include "actors/trust.hpp"
 
 namespace watercooler {
 
@@ -36,8 +33,7 @@ struct cluster_config {
   std::chrono::milliseconds ping_interval{1000};
 };
 
-// One link actor per peer node: it dials and greets the node (or adopts one that greeted us),
-// watches its gate and measures round trips. It ends when the connection does.
+// The cluster's view of one peer node and its link actor (link.hpp).
 struct peer_link {
   caf::actor link;
   caf::actor gate;     // the peer's gate, once up
@@ -67,32 +63,10 @@ struct cluster_state {
   bool synced() const;
 };
 
-// Why connecting to a node's distribution port failed, for logs and --inspect.
-std::string connect_failure(caf::actor_system& system, const caf::error& err, bool tls);
-
-// Greets and watches peers; the dialer tells it where they are.
+// Keeps a link to every node it wants: the dialer (dialer.hpp) tells it where they are, the gate
+// which nodes greeted us; the room hears of each peer that is up.
 caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config config,
                       caf::actor room, caf::actor gate, std::shared_ptr<trusted_nodes> trusted,
                       std::shared_ptr<node_metrics> metrics);
-
-// Looks the cluster's missing nodes up through their port mappers, every retry_interval. Port
-// mapper queries block (up to lookup_timeout), so they run on this thread of its own rather
-// than on an actor: CAF 0.17 can hang at shutdown on a detached actor with pending timers.
-// Each round also ticks the cluster, which paces its pings by that.
-class dialer {
-public:
-  dialer(caf::actor_system& system, caf::actor cluster_actor, cluster_config config);
-  ~dialer(); // stops and joins the thread; before the actor system goes away
-  dialer(const dialer&) = delete;
-  dialer& operator=(const dialer&) = delete;
-
-private:
-  void run(caf::actor_system& system, caf::actor cluster_actor, cluster_config config);
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 } // namespace watercooler

@@ -13,11 +13,9 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
-#include "actors/cluster.hpp"
 #include "actors/epmd_client.hpp"
-#include "actors/handshake.hpp"
+#include "actors/handshake_client.hpp"
 #include "actors/log.hpp"
-#include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
 #include "actors/protocol.hpp"
 #include "app/cookie.hpp"
@@ -31,17 +29,8 @@ namespace {
 constexpr auto lookup_timeout = std::chrono::seconds(2);
 constexpr auto answer_timeout = std::chrono::seconds(4);
 
-// An error as one readable phrase: the refusal's own words, or what went wrong.
-std::string explain(caf::actor_system& system, const caf::error& err) {
-  if (err == caf::sec::request_timeout)
-    return "no answer within " + std::to_string(answer_timeout.count()) + " s (is the node hung?)";
-  if (err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
-  return error_text(system, err);
-}
-
-// One node's report, or why there is none: look it up, connect to its gate, answer the gate's
-// challenge with proof of the cookie, and the node's room answers.
+// One node's report, or why there is none: look it up like any peer, then the cookie handshake
+// in the role inspect (handshake_client.hpp), and the node's room answers.
 outcome<node_report> fetch(caf::actor_system& system, const options& opts,
                            const std::string& cookie, const std::string& node) {
   auto name = parse_node_name(node);
@@ -50,37 +39,10 @@ outcome<node_report> fetch(caf::actor_system& system, const options& opts,
   auto port = epmd_port_please(name->host, opts.epmd_port, name->alive, lookup_timeout);
   if (!port)
     return outcome<node_report>::fail(port.error);
-  caf::scoped_actor self{system};
-  caf::actor gate;
-  std::string error;
-  auto connector =
-    opts.dist_tls ? system.openssl_manager().actor_handle() : system.middleman().actor_handle();
-  self->request(connector, answer_timeout, caf::connect_atom::value, name->host, *port)
-    .receive(
-      [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-        gate = caf::actor_cast<caf::actor>(std::move(ptr));
-      },
-      [&](const caf::error& err) {
-        error = err == caf::sec::disconnect_during_handshake
-                  ? connect_failure(system, err, opts.dist_tls)
-                  : "cannot connect: " + explain(system, err);
-      });
-  if (!gate)
-    return outcome<node_report>::fail(error.empty() ? "the node publishes no gate" : error);
-  std::string challenge;
-  self->request(gate, answer_timeout, challenge_atom::value)
-    .receive([&](std::string& c) { challenge = std::move(c); },
-             [&](const caf::error& err) { error = "no challenge: " + explain(system, err); });
-  if (challenge.empty())
-    return outcome<node_report>::fail(error.empty() ? "empty challenge" : error);
-  auto proof = prove(cookie, proof_role::inspect, challenge, "inspect", node);
-  std::optional<node_report> report;
-  self->request(gate, answer_timeout, inspect_atom::value, proof)
-    .receive([&](node_report& r) { report = std::move(r); },
-             [&](const caf::error& err) { error = "refused: " + explain(system, err); });
-  if (!report)
-    return outcome<node_report>::fail(error);
-  return outcome<node_report>::ok(std::move(*report));
+  return inspect_node(system, {node, name->host, *port,
+                               opts.dist_tls ? system.openssl_manager().actor_handle()
+                                             : system.middleman().actor_handle(),
+                               opts.dist_tls, cookie, answer_timeout});
 }
 
 // The node and, unless --only, every node it is connected to.

@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 #include "actors/cluster.hpp"
+#include "actors/dialer.hpp"
 #include "actors/gate.hpp"
 #include "actors/log.hpp"
 #include "actors/node_name.hpp"
