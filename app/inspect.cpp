@@ -10,16 +10,13 @@
 #include <map>
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
 
 #include "actors/epmd_client.hpp"
 #include "actors/handshake_client.hpp"
 #include "actors/log.hpp"
 #include "actors/node_name.hpp"
-#include "actors/protocol.hpp"
+#include "app/actor_system_setup.hpp"
 #include "app/cookie.hpp"
-#include "app/dist_tls.hpp"
 #include "app/inspect_output.hpp"
 
 namespace watercooler {
@@ -39,10 +36,9 @@ outcome<node_report> fetch(caf::actor_system& system, const options& opts,
   auto port = epmd_port_please(name->host, opts.epmd_port, name->alive, lookup_timeout);
   if (!port)
     return outcome<node_report>::fail(port.error);
-  return inspect_node(system, {node, name->host, *port,
-                               opts.dist_tls ? system.openssl_manager().actor_handle()
-                                             : system.middleman().actor_handle(),
-                               opts.dist_tls, cookie, answer_timeout});
+  return inspect_node(system,
+                      {node, name->host, *port, distribution_connector(system, opts.dist_tls),
+                       opts.dist_tls, cookie, answer_timeout});
 }
 
 // The node and, unless --only, every node it is connected to.
@@ -110,7 +106,7 @@ int run_inspect(const options& opts) {
     log_line(cookie.error);
     return 2;
   }
-  dist_tls_files dist_files;
+  std::optional<dist_tls_files> dist_files;
   if (opts.dist_tls) {
     auto loaded = load_dist_tls({opts.dist_cert, opts.dist_key, opts.dist_ca});
     if (auto* error = std::get_if<std::string>(&loaded)) {
@@ -119,14 +115,14 @@ int run_inspect(const options& opts) {
     }
     dist_files = std::get<dist_tls_files>(loaded);
   }
+  // --watch runs until Ctrl-C (or SIGTERM), taken by sigtimedwait below in every thread's stead.
+  std::optional<sigset_t> stop_signals;
+  if (opts.watch_seconds != 0)
+    stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  if (opts.dist_tls)
-    configure_dist_tls(cfg, dist_files);
-  cfg.set("logger.console", caf::atom("none"));
-  add_report_types(cfg);
+  configure_actor_system(cfg, dist_files);
   caf::actor_system system{cfg};
-  if (opts.watch_seconds == 0) {
+  if (!stop_signals) {
     auto reports = fetch_all(system, opts, *cookie);
     if (!reports) {
       log_line(reports.error);
@@ -135,12 +131,7 @@ int run_inspect(const options& opts) {
     std::cout << (opts.json ? render_inspect_json(*reports) : render_inspect_table(*reports));
     return 0;
   }
-  // --watch: like top, until Ctrl-C (or SIGTERM); a node that goes away is shown as an error.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Like top: a node that goes away is shown as an error.
   std::vector<node_report> previous;
   for (;;) {
     auto reports = fetch_all(system, opts, *cookie);
@@ -155,7 +146,7 @@ int run_inspect(const options& opts) {
     }
     std::cout << std::flush;
     timespec wait{static_cast<time_t>(opts.watch_seconds), 0};
-    if (sigtimedwait(&stop, nullptr, &wait) > 0)
+    if (sigtimedwait(&*stop_signals, nullptr, &wait) > 0)
       return 0;
   }
 }

@@ -1,4 +1,5 @@
-// watercooler: parses the command line and runs a node; the only place that exits.
+// watercooler: parses the command line and runs a node or an inspector; their result is the
+// exit code (a node's stop watchdog alone may exit sooner: node.cpp, watch_the_stop).
 #include <cstdlib>
 #include <iostream>
 #include <string>

@@ -1,0 +1,58 @@
+// Starts a node's front: the context the routes share, the limits, and the two listeners.
+#include "app/node_web.hpp"
+
+#include "web/actions.hpp"
+#include "web/routes.hpp"
+
+namespace watercooler {
+
+namespace {
+
+// Threads for requests that are whole in memory; a publish waits for the room on one.
+constexpr size_t request_threads = 8;
+
+} // namespace
+
+std::optional<early_exit> start_web(caf::actor_system& system, const options& opts,
+                                    const node_settings& s, const caf::actor& room,
+                                    std::shared_ptr<node_metrics> metrics, node_web& web) {
+  auto context = std::make_shared<web_context>();
+  context->system = &system;
+  context->room = room;
+  context->node = s.node;
+  context->max_body = opts.max_body;
+  context->max_message = opts.max_message;
+  context->streams = std::make_shared<address_slots>(opts.max_streams);
+  context->publish_rate = std::make_shared<rate_limiter>(opts.publish_rate, opts.publish_burst);
+  context->metrics = metrics;
+  context->poller = std::make_shared<stream_poller>();
+  context->limits = {opts.stream_queue, opts.stream_queue_bytes};
+  if (std::string why; !context->poller->ok(why))
+    return early_exit{why};
+  context->home_page_html = render_page("home_page.html", s.node);
+  context->not_found_html = render_page("not_found_page.html", s.node);
+
+  auto logger = install_routes(web.routes, context);
+  front_settings settings;
+  settings.max_header = opts.max_header;
+  settings.max_body = opts.max_body;
+  settings.read_timeout = std::chrono::seconds(opts.read_timeout);
+  settings.keep_alive_timeout = std::chrono::seconds(opts.keep_alive_timeout);
+  settings.max_connections =
+    opts.max_connections != 0 ? opts.max_connections : default_max_connections();
+  settings.max_per_address = opts.max_connections_per_address;
+  settings.threads = request_threads;
+  web.front = std::make_unique<http_front>(web.routes, settings, metrics);
+  web.front->set_refusal_logger(logger);
+  std::string error;
+  auto https = server_tls(s.https.certificate_path, s.https.key_path, error);
+  if (!https)
+    return early_exit{error + " (in " + s.state_dir + ")"};
+  if (web.front->listen(opts.bind, opts.port, nullptr, error) == 0
+      || web.front->listen(opts.bind, opts.secure_port, https, error) == 0
+      || !web.front->start(error))
+    return early_exit{error};
+  return std::nullopt;
+}
+
+} // namespace watercooler
