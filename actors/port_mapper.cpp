@@ -15,10 +15,6 @@ namespace watercooler {
 
 namespace {
 
-using retry_atom = caf::atom_constant<caf::atom("retry")>;     // (retry, uint64 attempt)
-using timeout_atom = caf::atom_constant<caf::atom("timeout")>; // (timeout, uint64 attempt)
-using expire_atom = caf::atom_constant<caf::atom("expire")>; // (expire, connection, uint64 serial)
-
 using broker_ptr = caf::io::stateful_broker<port_mapper_state>*;
 
 constexpr size_t read_chunk = 4096;

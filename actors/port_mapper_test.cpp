@@ -24,12 +24,14 @@
 
 #include "actors/epmd_client.hpp"
 #include "actors/port_mapper.hpp"
+#include "test/eventually.hpp"
 
 extern char** environ;
 
 using namespace std::chrono_literals;
 using watercooler::epmd_names;
 using watercooler::epmd_port_please;
+using watercooler::eventually;
 using watercooler::port_mapper_config;
 using watercooler::wait_registered;
 
@@ -59,17 +61,6 @@ uint16_t free_port() {
   }
   FAIL("no free port below the ephemeral range");
   return 0;
-}
-
-// Polls `pred` until it holds or 5 s pass; for conditions that settle asynchronously.
-bool eventually(const std::function<bool()>& pred) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
 }
 
 // One node: an actor system with its port mapper; stopping it is what "the node exits" means.

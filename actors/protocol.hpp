@@ -114,6 +114,22 @@ using about_atom = caf::atom_constant<caf::atom("about")>;
 // actors: (inspect) -> vector<actor_report>, for itself and the actors it runs.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 
+// Port mapper broker -> itself: connect to the port mapper again after attempt `attempt` failed;
+// give up waiting for its answer to attempt `attempt`; forget a client connection that has been
+// idle since `serial`.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;     // (retry, uint64 attempt)
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>; // (timeout, uint64 attempt)
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+// (expire, connection_handle connection, uint64 serial)
+
+// Stream poller (web/stream/) -> session, sent anonymously; duplicates are harmless: the
+// client's socket has bytes (read and drop them), has room after a short write, or broke.
+using readable_atom = caf::atom_constant<caf::atom("readable")>; // (readable)
+using writable_atom = caf::atom_constant<caf::atom("writable")>; // (writable)
+using closed_atom = caf::atom_constant<caf::atom("closed")>;     // (closed)
+// session -> itself, after queueing: write everything queued since, in one system call.
+using flush_atom = caf::atom_constant<caf::atom("flush")>; // (flush)
+
 // The answer of an actor that peers reach to a message it does not take: an error to a request,
 // nothing to a plain send. (An error sent back to a plain send reaches the sender's error
 // handler, and CAF's default one ends the actor: a refused message would kill its sender.)

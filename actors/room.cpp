@@ -6,6 +6,7 @@
 #include <tuple>
 #include <variant>
 
+#include "actors/inspect_fan_in.hpp"
 #include "actors/log.hpp"
 #include "actors/message_text.hpp"
 #include "actors/node_name.hpp"
@@ -222,42 +223,25 @@ void peer_stops(room_actor self, const std::string& name) {
 // The node's facts, room, peers, and what each session and other actor says.
 caf::result<node_report> inspect_node(room_actor self) {
   auto& st = self->state;
-  auto report = std::make_shared<node_report>(st.facts);
-  report->name = st.node;
-  report->now_ms = now_us() / 1000;
-  report->members = st.sessions.size();
-  report->published = st.published;
-  report->delivered = st.delivered;
-  report->received = st.metrics->received;
+  node_report report = st.facts;
+  report.name = st.node;
+  report.now_ms = now_us() / 1000;
+  report.members = st.sessions.size();
+  report.published = st.published;
+  report.delivered = st.delivered;
+  report.received = st.metrics->received;
   for (const auto& entry : st.metrics->peers())
-    report->peers.push_back(entry.second);
-  report->actors.push_back({"room", "event-based", self->mailbox().size()});
-  auto promise = std::make_shared<caf::typed_response_promise<node_report>>(
-    self->make_response_promise<node_report>());
-  auto asked = st.sessions.size() + st.others.size();
-  auto pending = std::make_shared<size_t>(asked);
-  auto done = [=] {
-    if (--*pending == 0)
-      promise->deliver(std::move(*report));
-  };
-  if (asked == 0) {
-    promise->deliver(std::move(*report));
-    return *promise;
-  }
-  // An actor that does not answer within a second is left out rather than holding the rest.
+    report.peers.push_back(entry.second);
+  report.actors.push_back({"room", "event-based", self->mailbox().size()});
+  inspect_fan_in<node_report> fan_in{self, std::move(report)};
   for (const auto& session : st.sessions)
-    self->request(session, std::chrono::seconds(1), inspect_atom::value)
-      .then([=](const session_report& s) { report->sessions.push_back(s), done(); },
-            [=](const caf::error&) { done(); });
+    fan_in.ask<session_report>(
+      session, [](node_report& r, session_report s) { r.sessions.push_back(std::move(s)); });
   for (const auto& other : st.others)
-    self->request(other, std::chrono::seconds(1), inspect_atom::value)
-      .then(
-        [=](const std::vector<actor_report>& a) {
-          report->actors.insert(report->actors.end(), a.begin(), a.end());
-          done();
-        },
-        [=](const caf::error&) { done(); });
-  return *promise;
+    fan_in.ask<std::vector<actor_report>>(other, [](node_report& r, std::vector<actor_report> a) {
+      r.actors.insert(r.actors.end(), a.begin(), a.end());
+    });
+  return fan_in.answer();
 }
 
 // Peers are told we stop, and every stream ends with a reconnect hint.

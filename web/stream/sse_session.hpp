@@ -63,8 +63,6 @@ struct adopted_stream {
   address_slot slot;  // the stream's place in its address's --max-streams
 };
 
-using flush_atom = caf::atom_constant<caf::atom("flush")>; // (flush): to itself, after queueing
-
 struct sse_session_state {
   static inline const char* name = "sse_session";
 

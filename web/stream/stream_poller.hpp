@@ -11,12 +11,11 @@
 
 #include <caf/all.hpp>
 
+#include "actors/protocol.hpp"
+
 namespace watercooler {
 
-// What the poller tells a session (sent anonymously; duplicates are harmless).
-using readable_atom = caf::atom_constant<caf::atom("readable")>; // (readable): recv until EAGAIN
-using writable_atom = caf::atom_constant<caf::atom("writable")>; // (writable): flush again
-using closed_atom = caf::atom_constant<caf::atom("closed")>;     // (closed): hang-up or error
+// What the poller tells a session: (readable), (writable), (closed) of actors/protocol.hpp.
 
 // Sessions write their sockets themselves, from whichever scheduler thread runs them; the poller
 // only waits. It never reads or writes a socket, so a closed and reused fd cannot be confused
