@@ -9,7 +9,7 @@
 #include "actors/inspect_fan_in.hpp"
 #include "actors/link.hpp"
 #include "actors/log.hpp"
-#include "actors/node_name.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

@@ -3,9 +3,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/epmd_client.hpp"
-#include "actors/node_name.hpp"
 #include "actors/protocol.hpp"
+#include "actors/wire/epmd_client.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

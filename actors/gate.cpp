@@ -3,10 +3,10 @@
 
 #include <iostream>
 
-#include "actors/handshake.hpp"
 #include "actors/log.hpp"
-#include "actors/message_text.hpp"
-#include "actors/node_name.hpp"
+#include "actors/wire/handshake.hpp"
+#include "actors/wire/message_text.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

@@ -7,7 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/gate.hpp"
-#include "actors/handshake.hpp"
+#include "actors/wire/handshake.hpp"
 
 namespace watercooler {
 

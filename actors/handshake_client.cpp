@@ -8,9 +8,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/handshake.hpp"
-#include "actors/message_text.hpp"
 #include "actors/protocol.hpp"
+#include "actors/wire/handshake.hpp"
+#include "actors/wire/message_text.hpp"
 
 namespace watercooler {
 

@@ -13,8 +13,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman_actor.hpp>
 
-#include "actors/node_name.hpp"
-#include "actors/report.hpp"
+#include "actors/wire/node_name.hpp"
+#include "actors/wire/report.hpp"
 
 namespace watercooler {
 

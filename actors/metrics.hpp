@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "actors/report.hpp"
+#include "actors/wire/report.hpp"
 
 namespace watercooler {
 

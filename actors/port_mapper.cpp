@@ -7,9 +7,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/epmd_client.hpp"
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
+#include "actors/wire/epmd_client.hpp"
 
 namespace watercooler {
 

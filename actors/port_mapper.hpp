@@ -16,8 +16,8 @@
 #include <caf/io/broker.hpp>
 #include <caf/response_promise.hpp>
 
-#include "actors/epmd.hpp"
-#include "actors/node_name.hpp"
+#include "actors/wire/epmd.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

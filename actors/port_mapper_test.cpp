@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "actors/epmd_client.hpp"
 #include "actors/port_mapper.hpp"
+#include "actors/wire/epmd_client.hpp"
 #include "test/eventually.hpp"
 
 extern char** environ;

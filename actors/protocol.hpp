@@ -3,9 +3,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/chat_message.hpp"
-#include "actors/report.hpp"
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
+#include "actors/wire/chat_message.hpp"
+#include "actors/wire/report.hpp"
 
 namespace watercooler {
 

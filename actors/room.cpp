@@ -8,8 +8,8 @@
 
 #include "actors/inspect_fan_in.hpp"
 #include "actors/log.hpp"
-#include "actors/message_text.hpp"
-#include "actors/node_name.hpp"
+#include "actors/wire/message_text.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

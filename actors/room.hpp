@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "actors/logic/ordering.hpp"
 #include "actors/metrics.hpp"
-#include "actors/ordering.hpp"
 #include "actors/protocol.hpp"
 
 namespace watercooler {

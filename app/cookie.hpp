@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "actors/node_name.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

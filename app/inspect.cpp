@@ -11,10 +11,10 @@
 
 #include <caf/all.hpp>
 
-#include "actors/epmd_client.hpp"
 #include "actors/handshake_client.hpp"
 #include "actors/log.hpp"
-#include "actors/node_name.hpp"
+#include "actors/wire/epmd_client.hpp"
+#include "actors/wire/node_name.hpp"
 #include "app/actor_system_setup.hpp"
 #include "app/cookie.hpp"
 #include "app/inspect_output.hpp"

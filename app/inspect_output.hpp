@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/report.hpp"
+#include "actors/wire/report.hpp"
 
 namespace watercooler {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <variant>
 
-#include "actors/node_name.hpp"
+#include "actors/wire/node_name.hpp"
 #include "app/certificate.hpp"
 #include "app/dist_tls.hpp"
 #include "app/options.hpp"

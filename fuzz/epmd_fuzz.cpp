@@ -7,7 +7,7 @@
 #include <string_view>
 #include <variant>
 
-#include "actors/epmd.hpp"
+#include "actors/wire/epmd.hpp"
 
 namespace epmd = watercooler::epmd;
 

@@ -14,10 +14,10 @@
 #include <caf/io/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/handshake.hpp"
-#include "actors/message_text.hpp"
-#include "actors/node_name.hpp"
 #include "actors/protocol.hpp"
+#include "actors/wire/handshake.hpp"
+#include "actors/wire/message_text.hpp"
+#include "actors/wire/node_name.hpp"
 #include "app/inspect_output.hpp"
 #include "web/stream/chat_event.hpp"
 #include "web/stream/sse.hpp"

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <utility>
 
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
 
 namespace {
 

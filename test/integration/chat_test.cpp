@@ -7,7 +7,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
 #include "test/integration/harness.hpp"
 
 namespace watercooler::integration {

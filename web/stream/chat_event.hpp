@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "actors/chat_message.hpp"
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
+#include "actors/wire/chat_message.hpp"
 
 namespace watercooler {
 

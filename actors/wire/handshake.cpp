@@ -1,5 +1,5 @@
 // HMAC-SHA256 and random challenges from OpenSSL's libcrypto.
-#include "actors/handshake.hpp"
+#include "actors/wire/handshake.hpp"
 
 #include <array>
 #include <stdexcept>

@@ -1,5 +1,5 @@
 // Log text for messages and errors from other nodes, without CAF's stringification of them.
-#include "actors/message_text.hpp"
+#include "actors/wire/message_text.hpp"
 
 #include <cstdint>
 

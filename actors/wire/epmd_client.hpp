@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "actors/epmd.hpp"
-#include "actors/node_name.hpp"
+#include "actors/wire/epmd.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

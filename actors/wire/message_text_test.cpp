@@ -3,8 +3,8 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/message_text.hpp"
 #include "actors/protocol.hpp"
+#include "actors/wire/message_text.hpp"
 
 namespace watercooler {
 

@@ -1,10 +1,10 @@
 // Cross-node ordering: which messages of peers the room delivers when, what it asks peers for,
 // and which gaps it gives up on.
-#include "actors/ordering.hpp"
+#include "actors/logic/ordering.hpp"
 
 #include <algorithm>
 
-#include "actors/node_name.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 

@@ -1,5 +1,5 @@
 // Parses and checks `alive@host` node names; the texts end up on stderr, so they say what to fix.
-#include "actors/node_name.hpp"
+#include "actors/wire/node_name.hpp"
 
 #include <cstdio>
 

@@ -13,8 +13,8 @@
 #include <variant>
 #include <vector>
 
-#include "actors/chat_message.hpp"
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
+#include "actors/wire/chat_message.hpp"
 
 namespace watercooler {
 

@@ -1,5 +1,5 @@
 // EPMD wire codec. All integers are big-endian; every request has a 2-byte length prefix.
-#include "actors/epmd.hpp"
+#include "actors/wire/epmd.hpp"
 
 namespace watercooler::epmd {
 

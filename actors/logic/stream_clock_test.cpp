@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
 
 namespace watercooler {
 

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/handshake.hpp"
+#include "actors/wire/handshake.hpp"
 
 using namespace watercooler;
 

@@ -1,5 +1,5 @@
 // Blocking EPMD queries (PORT_PLEASE2, NAMES), one short connection each, on raw sockets.
-#include "actors/epmd_client.hpp"
+#include "actors/wire/epmd_client.hpp"
 
 #include <cerrno>
 #include <cstring>

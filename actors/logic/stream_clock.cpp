@@ -1,5 +1,5 @@
 // Stream positions as SSE ids, and what a stream resuming at one has not seen.
-#include "actors/stream_clock.hpp"
+#include "actors/logic/stream_clock.hpp"
 
 #include <set>
 

@@ -7,7 +7,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/epmd.hpp"
+#include "actors/wire/epmd.hpp"
 
 namespace epmd = watercooler::epmd;
 

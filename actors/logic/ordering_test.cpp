@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/ordering.hpp"
+#include "actors/logic/ordering.hpp"
 
 namespace watercooler {
 

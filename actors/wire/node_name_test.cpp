@@ -1,7 +1,7 @@
 // Node names: what parses, and the exact texts a user sees for what does not.
 #include <doctest/doctest.h>
 
-#include "actors/node_name.hpp"
+#include "actors/wire/node_name.hpp"
 
 using watercooler::node_name;
 using watercooler::parse_node_name;

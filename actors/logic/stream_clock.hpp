@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/chat_message.hpp"
+#include "actors/wire/chat_message.hpp"
 
 namespace watercooler {
 
