@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Compares watercooler (one node, two-node cluster) with nginx + nchan on this machine using
 # bench/pubsub_load.cpp, and writes BENCHMARKS.md.
-# Usage: bench/compare.sh [--quick] [--rounds N] [--points "N:R ..."] [--build DIR] [--out FILE]
+# Usage: bench/compare.sh [--quick] [--slowloris] [--rounds N] [--points "N:R ..."] [--build DIR]
+#          [--before-build DIR] [--out FILE] [--from RAW]
 #   full: {1000, 5000, 10000} subscribers x {10 msg/s, the highest rate that keeps p99 <= 100 ms
-#   ("N:max", searched per subject)}; --quick: {1000, 10000} x 10 msg/s.
+#   ("N:max", searched per subject)}, and the slowloris point; --quick: {1000, 10000} x 10 msg/s.
+#   --slowloris adds the point "slowloris" (also accepted in --points): publishing to one node and
+#   to nchan with and without 1,000 slowhttptest slow-header connections open. --before-build DIR:
+#   the slowloris point also measures DIR/watercooler (e.g. the commit before a change).
 # Loopback only. Servers run on core 0, the load generator on core 1. Everything started here is
-# stopped by PID on exit. Installs nginx-light and libnginx-mod-nchan with apt only if missing.
+# stopped by PID on exit. Installs nginx-light and libnginx-mod-nchan (and slowhttptest for the
+# slowloris point) with apt only if missing. A hand-written "## Analysis" section already at the
+# end of the output file is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build
@@ -14,16 +20,20 @@ rounds=1
 out=BENCHMARKS.md
 points=""
 from=""
+slowloris=0
+before_build=""
 command_line="bench/compare.sh $*"
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
+    --slowloris) slowloris=1 ;;
+    --before-build) before_build=$2; shift ;;
     --rounds) rounds=$2; shift ;;
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
     --points) points=$2; shift ;; # e.g. "1000:10 5000:max" (subscribers:msg/s, or max)
     --from) from=$2; shift ;; # only write the report, from the RESULT/MAX lines of a run
-    *) echo "usage: bench/compare.sh [--quick] [--rounds N] [--points \"N:R ...\"] [--build DIR] [--out FILE] [--from RAW]" >&2; exit 2 ;;
+    *) echo "usage: bench/compare.sh [--quick] [--slowloris] [--rounds N] [--points \"N:R ...\"] [--build DIR] [--before-build DIR] [--out FILE] [--from RAW]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -36,12 +46,21 @@ results, out, command, quick = sys.argv[1:5]
 rows = {}
 steps = {}  # (subscribers, subject, round, rate) -> a search step's result
 maxima = {}  # (subscribers, subject) -> [(round, highest rate with p99 <= 100 ms)]
+slow = []  # the slowloris point's RESULT lines
 run_date = f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M}"
+run = (run_date, command)  # the RUN line a result follows (a raw file may join several runs)
+main_run = slow_run = None
 for line in open(results):
     if line.startswith("RUN "):
-        run_date, command = line[4:].rstrip("\n").split("|", 1)
+        run = tuple(line[4:].rstrip("\n").split("|", 1))
         continue
     kv = dict(re.findall(r"(\w+)=(\S+)", line))
+    if kv.get("point") == "slowloris":
+        slow.append(kv)
+        slow_run = slow_run or run
+        continue
+    if line.startswith(("MAX ", "RESULT ")):
+        main_run = main_run or run
     if line.startswith("MAX "):
         maxima.setdefault((int(kv["subscribers"]), kv["subject"]), []).append(
             (kv["round"], int(kv["rate"])))
@@ -110,11 +129,110 @@ for n, s in sorted(maxima, key=lambda k: (k[0], list(names).index(k[1]))):
     highest.append(f"| {n:,} | {names[s]} | {shown} | {versus} | {f('deliveries_per_s'):,.0f} | "
                    f"{f('p50_ms'):.1f} | {f('p99_ms'):.1f} | {f('cpu_s'):.2f} | "
                    + ", ".join(str(r) for _, r in found) + " |")
+# The slowloris point: medians over rounds of each (attack, loop, subject).
+slow_names = {"wc1before": "watercooler, 1 node, before", "wc1": "watercooler, 1 node",
+              "nchan": "nginx + nchan"}
+def slow_med(group, field):
+    return statistics.median(float(k[field]) for k in group)
+slow_groups = {}
+for kv in slow:
+    slow_groups.setdefault((int(kv["attack"]), kv["loop"], kv["subject"]), []).append(kv)
+def slow_order(key):
+    return (key[0], ["open", "closed"].index(key[1]), list(slow_names).index(key[2]))
+slow_table = ["| slowloris connections | publishing | subject | held at start / end "
+              "| subscribers | published | failed | publishes/s | publish p50 ms | publish p99 ms "
+              "| publish max ms | delivery p99 ms | lost |", "|" + "---|" * 13]
+for key in sorted(slow_groups, key=slow_order):
+    g = slow_groups[key]
+    m = lambda x: slow_med(g, x)
+    attack, loop, s = key
+    who = slow_names[s]
+    if s != "nchan":
+        who += f" `{g[0]['source']}`"
+        if g[0].get("per_address_limit") == "0":
+            who += ", `--max-connections-per-address 0`"
+    how = (f"open-loop {m('rate'):.0f} msg/s" if loop == "open"
+           else f"closed-loop {m('closed_loop_s'):.0f} s")
+    # n/a: nothing was published (latency) or delivered (delivery latency)
+    pub = lambda x: f"{m(x):.2f}" if m("published") > 0 else "n/a"
+    dlv = f"{m('p99_ms'):.1f}" if m("deliveries") > 0 else "n/a"
+    slow_table.append(
+        f"| {attack:,} | {how} | {who} | {m('held_start'):,.0f} / {m('held_end'):,.0f} "
+        f"| {m('connected'):.0f} / {m('subscribers'):.0f} | {m('published'):,.0f} "
+        f"| {m('publish_failed'):,.0f} | {m('publishes_per_s'):,.1f} | {pub('pub_p50_ms')} "
+        f"| {pub('pub_p99_ms')} | {pub('pub_max_ms')} | {dlv} | {m('lost'):.0f} |")
+slow_effect = ["| subject | open-loop publish p99 ms: without / with | closed-loop publishes/s: "
+               "without / with | with / without |", "|---|---|---|---|"]
+attack_n = max([k[0] for k in slow_groups] or [0])
+for s in slow_names:
+    o0, o1 = slow_groups.get((0, "open", s)), slow_groups.get((attack_n, "open", s))
+    c0, c1 = slow_groups.get((0, "closed", s)), slow_groups.get((attack_n, "closed", s))
+    if not (o0 or o1 or c0 or c1) or attack_n == 0:
+        continue
+    v = lambda g, x, fmt: (format(slow_med(g, x), fmt)
+                           if g and (x == "publishes_per_s" or slow_med(g, "published") > 0)
+                           else "n/a")
+    share = (ratio(slow_med(c1, "publishes_per_s"), slow_med(c0, "publishes_per_s"))
+             if c0 and c1 else "n/a")
+    slow_effect.append(f"| {slow_names[s]} | {v(o0, 'pub_p99_ms', '.2f')} / {v(o1, 'pub_p99_ms', '.2f')} "
+                       f"| {v(c0, 'publishes_per_s', ',.1f')} / {v(c1, 'publishes_per_s', ',.1f')} "
+                       f"| {share} |")
+slow_section = ""
+if slow:
+    slow_date, slow_command = slow_run
+    slow_section = f"""
+## Publishing during a slowloris attack
+
+```sh
+{slow_command}
+```
+
+- date: {slow_date} UTC; same machine, pinning and subjects' flags as above
+- attack: `slowhttptest -c 1000 -H -i 10 -r 200 -x 24 -u http://127.0.0.1:PORT/ -l 120` (slow
+  headers: 1,000 connections opened at 200/s, each sends another header line every 10 s and never
+  ends its head), against a freshly started subject, on core 1 with the load generator (it polls
+  its sockets busily, so the load generator has less of its core during an attack). The runs
+  start when 1,000 connections to the port are established (client side, `ss`; at most 20 s
+  after the attack started); "held" is that count just before and just after each run
+- watercooler is also given `--read-timeout 60` (nginx's `client_header_timeout` is 60 s by
+  default; watercooler's `--read-timeout` 10 s would cut the attack's connections during the
+  run), `--publish-rate 0` (else the closed loop measures the 4,000 msg/s limit) and, where the
+  node has it, `--max-connections-per-address 0` (named in the subject; the attack, like every
+  client here, comes from 127.0.0.1): every connection is accepted and held, the hard case
+- a run, after the attack's connections are open: 10 SSE subscribers connect, then 8 keep-alive
+  publisher threads on their own connections publish, either open-loop (500 messages at 50 msg/s)
+  or closed-loop (each thread sends its next message when its last one was answered, for 5 s).
+  Publish latency: from a request's send to its response, successful publishes only;
+  publishes/s: successful publishes / time from the first send to the last answer; delivery p99:
+  to the 10 subscribers, from the scheduled (open-loop) or actual (closed-loop) send; a publish
+  fails on an error status or no answer within 5 s
+- values are medians over the rounds run
+
+{chr(10).join(slow_table)}
+
+{chr(10).join(slow_effect)}
+"""
+if main_run:
+    run_date, command = main_run
 print("\n".join(table))
 print()
 print("\n".join(highest))
 print()
 print("\n".join(ratios))
+if slow:
+    print()
+    print("\n".join(slow_table))
+    print()
+    print("\n".join(slow_effect))
+# A hand-written analysis at the end of the file is kept.
+analysis = ""
+try:
+    old = open(out).read()
+    at = old.find("\n## Analysis")
+    if at >= 0:
+        analysis = old[at:]
+except FileNotFoundError:
+    pass
 with open(out, "w") as f:
     f.write(f"""# Benchmarks: watercooler vs nginx + nchan
 
@@ -161,14 +279,14 @@ Ratios (above 1 means watercooler needs more / is slower):
 {chr(10).join(ratios)}
 
 A point/subject missing from the table did not finish within its 150 s bound.
-
+{slow_section}
 <details><summary>Raw result lines (bench/pubsub_load output)</summary>
 
 ```
 {"".join(l for l in open(results) if l.startswith(("RUN ", "RESULT ", "MAX ")))}```
 
 </details>
-""")
+{analysis}""")
 EOF
 echo "wrote $out"
 }
@@ -178,22 +296,55 @@ if [ -n "$from" ]; then
   exit 0
 fi
 
+if [ -n "$points" ]; then
+  :
+elif [ "$quick" -eq 1 ]; then
+  points="1000:10 10000:10"
+else
+  points="1000:10 1000:max 5000:10 5000:max 10000:10 10000:max slowloris"
+fi
+[ "$slowloris" -eq 0 ] || [[ " $points " == *" slowloris "* ]] || points="$points slowloris"
+with_slowloris=0
+[[ " $points " != *" slowloris "* ]] || with_slowloris=1
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
 if ! command -v nginx >/dev/null || [ ! -f "$nchan_so" ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get install -y nginx-light libnginx-mod-nchan
   nchan_so=$(dpkg -L libnginx-mod-nchan | grep 'ngx_nchan_module\.so$' | head -1)
 fi
-for tool in "$build/watercooler" "$build/watercooler_pubsub_load"; do
-  [ -x "$tool" ] || { echo "missing $tool: cmake --build $build --target $(basename "$tool")" >&2; exit 1; }
+if [ "$with_slowloris" -eq 1 ] && ! command -v slowhttptest >/dev/null; then
+  $sudo apt-get install -y slowhttptest
+fi
+for tool in "$build/watercooler" "$build/watercooler_pubsub_load" \
+  ${before_build:+"$before_build/watercooler"}; do
+  [ -x "$tool" ] || { echo "missing $tool: cmake --build $(dirname "$tool") --target $(basename "$tool")" >&2; exit 1; }
 done
+# The commit a build directory was built from: its source tree's, now; "-dirty" if that has
+# uncommitted edits outside bench/ (the load tool's own are not the subject's).
+source_of() {
+  local src commit
+  src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null || true)
+  src=${src:-$1}
+  commit=$(git -C "$src" rev-parse --short=7 HEAD 2>/dev/null) || { echo unknown; return; }
+  [ -z "$(git -C "$src" status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null)" ] \
+    || commit=$commit-dirty
+  echo "$commit"
+}
+wc_source=$(source_of "$build")
+[ -z "$before_build" ] || before_source=$(source_of "$before_build")
 
 ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d)
 # private copies, so a rebuild during the run cannot swap or truncate the binaries
 cp "$build/watercooler" "$build/watercooler_pubsub_load" "$tmp/"
 build=$tmp
+if [ -n "$before_build" ]; then
+  mkdir "$tmp/before"
+  cp "$before_build/watercooler" "$tmp/before/"
+  before_build=$tmp/before
+fi
 results=$tmp/results.txt
 : >"$results"
 started=()
@@ -227,6 +378,20 @@ load() { taskset -c 1 "$build/watercooler_pubsub_load" "$@"; }
 # Every load client runs on 127.0.0.1, so the per-address limits must hold all of them: up to
 # 10,000 streams (20,000 leaves room for reconnects) and 8 publisher threads at up to 2,000 msg/s.
 wc_limits=(--max-streams 20000 --publish-rate 4000 --publish-burst 4000)
+# ... and the connections per address of a front that limits them (the event-loop front, issue
+# 15: default 256); an older node has no such flag and would refuse to start with it.
+conn_limit() { # BINARY: the flags that lift its per-address connection limit, if it has one
+  local help
+  help=$("$1" --help 2>&1 || true)
+  [[ $help != *--max-connections-per-address* ]] || echo "--max-connections-per-address 0"
+}
+use_wc() { # BINARY [FLAGS...]: what start_wc runs: BINARY with wc_limits, its limit and FLAGS
+  wc_bin=$1
+  shift
+  # shellcheck disable=SC2207
+  wc_more=($(conn_limit "$wc_bin") "$@")
+}
+use_wc "$build/watercooler"
 
 # Each subject is started fresh for each run: sets ports, pub_port, pids.
 start_wc() { # NODES: 1 or 2
@@ -246,9 +411,9 @@ start_wc() { # NODES: 1 or 2
     else
       set -- --name "node$i@127.0.0.1" --config "$cfg" --cookie bench
     fi
-    set -- "$@" "${wc_limits[@]}"
+    set -- "$@" "${wc_limits[@]}" ${wc_more[@]+"${wc_more[@]}"}
     HOME=$home WATERCOOLER_STATE_DIR=$home/state ERL_EPMD_PORT=$epmd PORT=$port SECURE_PORT=$secure \
-      taskset -c 0 "$build/watercooler" "$@" >"$home/node$i.log" 2>&1 &
+      taskset -c 0 "$wc_bin" "$@" >"$home/node$i.log" 2>&1 &
     started+=($!)
     pids=${pids:+$pids,}$!
     ports=${ports:+$ports,}$port
@@ -308,13 +473,6 @@ EOF
   pub_port=$port
 }
 
-if [ -n "$points" ]; then
-  :
-elif [ "$quick" -eq 1 ]; then
-  points="1000:10 10000:10"
-else
-  points="1000:10 1000:max 5000:10 5000:max 10000:10 10000:max"
-fi
 
 # One run of SUBJECT (wc1, wc2, nchan) with N subscribers, M messages at R msg/s; its RESULT
 # line goes to $results with LABEL. Fails when the run did not keep p99 <= 100 ms with every
@@ -367,10 +525,87 @@ search() { # SUBJECT N ROUND
   echo "MAX subject=$subject subscribers=$n round=$round rate=$best" | tee -a "$results"
 }
 
+# The slowloris point: 10 subscribers, then publishing open-loop (50 msg/s for 10 s) and
+# closed-loop (each of 8 publishers sends when answered, 5 s), on one subject with 1,000
+# slow-header connections held by slowhttptest (core 1, with the load generator), and without.
+# The attack's connections are opened first, so the subscribers and publishers are new
+# connections that must get through. Both subjects are given 60 s for a request's head
+# (watercooler --read-timeout 60; nginx's client_header_timeout default), so neither cuts the
+# attack's connections during the ~30 s of a run. The closed loop is measured without the
+# publish rate limit (--publish-rate 0), else it would measure the limit (4,000/s).
+sl_wc=(--read-timeout 60 --publish-rate 0)
+sl_conns=1000
+sl_attack=(slowhttptest -c "$sl_conns" -H -i 10 -r 200 -x 24) # + -u URL -l SECONDS
+held() { # PORT: connections to it established at the client side (the attack's, between runs)
+  ss -Htn state established "( dport = :$1 )" 2>/dev/null | wc -l
+}
+slowloris_run() { # SUBJECT (wc1, wc1before, nchan) ATTACK (0 or 1) ROUND
+  local subject=$1 attack=$2 round=$3 mode channel="" source port before after loop line i
+  local wc_more_at_start=default
+  case $subject in
+    wc1 | wc1before)
+      if [ "$subject" = wc1 ]; then
+        use_wc "$build/watercooler" "${sl_wc[@]}"; source=$wc_source
+      else
+        use_wc "$before_build/watercooler" "${sl_wc[@]}"; source=$before_source
+      fi
+      start_wc 1; mode=watercooler
+      [[ " ${wc_more[*]} " != *" --max-connections-per-address 0 "* ]] || wc_more_at_start=0 ;;
+    nchan) start_nchan; mode=nchan; channel="--channel sl$RANDOM"; source=nchan ;;
+  esac
+  use_wc "$build/watercooler"
+  port=$pub_port
+  if [ "$attack" -eq 1 ]; then
+    taskset -c 1 "${sl_attack[@]}" -u "http://127.0.0.1:$port/" -l 120 \
+      >"$tmp/slowhttptest.$subject.$round.log" 2>&1 &
+    started+=($!)
+    for i in $(seq 40); do # it opens 200/s: until all are held, at most 20 s
+      [ "$(held "$port")" -lt "$sl_conns" ] || break
+      sleep 0.5
+    done
+    sleep 1
+  fi
+  for loop in open closed; do
+    before=$(held "$port")
+    if [ "$loop" = open ]; then set -- --messages 500 --rate 50; else set -- --messages 200000 --closed-loop 5; fi
+    # shellcheck disable=SC2086
+    line=$(timeout 60 taskset -c 1 "$build/watercooler_pubsub_load" --mode "$mode" --ports "$port" \
+      --pid "$pids" --subscribers 10 "$@" --connect-timeout 10 --drain-timeout 10 \
+      --label "sl/$subject/r$round/$loop" $channel | grep '^RESULT' || true)
+    after=$(held "$port")
+    if [ -z "$line" ]; then
+      echo "  ($subject, attack $attack, $loop loop: no result)"
+      continue
+    fi
+    line="$line point=slowloris subject=$subject attack=$((attack * sl_conns)) loop=$loop"
+    line="$line held_start=$before held_end=$after source=$source"
+    [ "$subject" = nchan ] || line="$line per_address_limit=${wc_more_at_start:-default}"
+    echo "$line" >>"$results"
+    echo "$line" | python3 -c '
+import re, sys
+kv = dict(re.findall(r"(\w+)=(\S+)", sys.stdin.read()))
+print("  {subject} attack={attack} {loop}: held {held_start}->{held_end}, {connected}/10 subscribed, "
+      "{published} published ({publish_failed} failed), {publishes_per_s}/s, publish p50 {pub_p50_ms} "
+      "p99 {pub_p99_ms} ms, delivery p99 {p99_ms} ms, lost {lost}".format(**kv))'
+  done
+  stop_started
+  sleep 1
+}
+
 # 10 msg/s runs publish 100 messages (10 s); other fixed rates 5 s worth.
 echo "# $(date -u '+%F %T') UTC, $(nproc) cores, $(uname -r); points: $points; rounds: $rounds"
 echo "RUN $(date -u '+%Y-%m-%d %H:%M')|$command_line" >>"$results" # for the report, also --from
 for point in $points; do
+  if [ "$point" = slowloris ]; then
+    for round in $(seq "$rounds"); do
+      for attack in 0 1; do
+        for subject in ${before_build:+wc1before} wc1 nchan; do
+          slowloris_run "$subject" "$attack" "$round"
+        done
+      done
+    done
+    continue
+  fi
   n=${point%%:*}
   rate=${point##*:}
   for round in $(seq "$rounds"); do

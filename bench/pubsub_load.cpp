@@ -1,6 +1,8 @@
 // A pub/sub load generator for watercooler and nginx+nchan: N SSE subscribers on one epoll loop,
-// M messages published open-loop at R msg/s, and per-run latency, loss, order, server RSS and CPU.
-// Bounded: every wait has a deadline. Payload: "run=<id> seq=<n> t=<scheduled send, ns>".
+// M messages published open-loop at R msg/s (or closed-loop, back to back, for S seconds), and
+// per-run latency, loss, order, publish latency and rate, server RSS and CPU.
+// Bounded: every wait has a deadline. Payload: "run=<id> seq=<n> t=<scheduled send, ns>" (closed
+// loop: the actual send).
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -47,6 +49,7 @@ struct settings {
   std::vector<int> pids;
   int connect_timeout_s = 60;
   int drain_timeout_s = 15; // after the last publish
+  double closed_loop_s = 0; // > 0: publish back to back for this long (at most M), not at R msg/s
   std::string label = "run";
 };
 
@@ -136,7 +139,9 @@ int usage() {
                "usage: pubsub_load --mode watercooler|nchan --ports P1[,P2...] [--publish-port P]\n"
                "  [--subscribers N] [--messages M] [--rate MSG_PER_S] [--publishers T]\n"
                "  [--channel ID] [--pid PID[,PID...]] [--connect-timeout S] [--drain-timeout S]\n"
-               "  [--label TEXT] [--host H]\n");
+               "  [--label TEXT] [--host H] [--closed-loop SECONDS]\n"
+               "  --subscribers 0 only publishes; --closed-loop S: each publisher sends its next\n"
+               "  message when the last one is answered, for S seconds (at most M in all)\n");
   return 2;
 }
 
@@ -162,7 +167,13 @@ void on_event(stream& s, const std::string& data, const std::string& run, histog
     return;
   }
   s.seen[static_cast<size_t>(seq)] = true;
-  auto& last = s.max_seq[static_cast<size_t>(seq) % s.max_seq.size()];
+  // Each publisher publishes in order: open-loop publisher p sends seq p, p + T, ...; closed-loop
+  // publishers take any next seq, so their payload names them (" p=<publisher>").
+  auto p_at = data.find(" p=");
+  size_t publisher = p_at == std::string::npos
+                       ? static_cast<size_t>(seq)
+                       : static_cast<size_t>(std::strtoull(data.c_str() + p_at + 3, nullptr, 10));
+  auto& last = s.max_seq[publisher % s.max_seq.size()];
   if (seq < last)
     ++sum.out_of_order;
   last = std::max<int64_t>(last, seq);
@@ -237,11 +248,13 @@ int main(int argc, char** argv) {
       cfg.drain_timeout_s = std::atoi(value.c_str());
     else if (flag == "--label")
       cfg.label = value;
+    else if (flag == "--closed-loop")
+      cfg.closed_loop_s = std::atof(value.c_str());
     else
       return usage();
   }
-  if (argc % 2 == 0 || cfg.subscribers <= 0 || cfg.messages < 0 || cfg.rate <= 0
-      || cfg.ports.empty() || cfg.publishers <= 0)
+  if (argc % 2 == 0 || cfg.subscribers < 0 || cfg.messages < 0 || cfg.rate <= 0 || cfg.ports.empty()
+      || cfg.publishers <= 0 || cfg.closed_loop_s < 0)
     return usage();
   if (cfg.publish_port == 0)
     cfg.publish_port = cfg.ports.front();
@@ -309,7 +322,13 @@ int main(int argc, char** argv) {
   double cpu_before = cpu_s(cfg);
 
   // Publish open-loop: message k is due at start + k/R; its payload carries that due time, so a
-  // late publisher shows up as latency instead of silently slowing the schedule.
+  // late publisher shows up as latency instead of silently slowing the schedule. Closed-loop:
+  // each publisher takes the next message number when its last request was answered.
+  // Publish latency: from the request's send to its response, per successful publish.
+  const bool closed = cfg.closed_loop_s > 0;
+  std::atomic<int> next_message{0};
+  histogram publish_latency;
+  int64_t last_published_ns = 0; // under ok_mutex
   std::atomic<int> published_ok{0};
   std::atomic<int> publish_failed{0};
   std::atomic<bool> publishing_done{false};
@@ -317,9 +336,10 @@ int main(int argc, char** argv) {
   std::mutex ok_mutex;
   auto start = clock_type::now() + std::chrono::milliseconds(100);
   auto start_ns = now_ns() + 100'000'000;
-  auto publish_end = start
-                     + std::chrono::nanoseconds(
-                       static_cast<int64_t>(static_cast<double>(cfg.messages) * 1e9 / cfg.rate));
+  auto publish_end =
+    start
+    + std::chrono::nanoseconds(static_cast<int64_t>(
+      closed ? cfg.closed_loop_s * 1e9 : static_cast<double>(cfg.messages) * 1e9 / cfg.rate));
   auto hard_deadline = publish_end + std::chrono::seconds(cfg.drain_timeout_s);
   std::vector<std::thread> publishers;
   for (int p = 0; p < cfg.publishers; ++p)
@@ -329,21 +349,36 @@ int main(int argc, char** argv) {
       client.set_tcp_nodelay(true); // else Nagle + delayed ACK add 40 ms to each POST
       client.set_connection_timeout(5);
       client.set_read_timeout(5);
-      for (int k = p; k < cfg.messages && clock_type::now() < hard_deadline; k += cfg.publishers) {
-        auto offset = std::chrono::nanoseconds(static_cast<int64_t>(k * 1e9 / cfg.rate));
-        std::this_thread::sleep_until(start + offset);
-        auto due = start_ns + offset.count();
+      if (closed)
+        std::this_thread::sleep_until(start);
+      for (int k = closed ? next_message++ : p;
+           k < cfg.messages && clock_type::now() < (closed ? publish_end : hard_deadline);
+           k = closed ? next_message++ : k + cfg.publishers) {
+        int64_t due;
+        if (closed) {
+          due = now_ns();
+        } else {
+          auto offset = std::chrono::nanoseconds(static_cast<int64_t>(k * 1e9 / cfg.rate));
+          std::this_thread::sleep_until(start + offset);
+          due = start_ns + offset.count();
+        }
         std::string payload =
           "run=" + run + " seq=" + std::to_string(k) + " t=" + std::to_string(due);
+        if (closed)
+          payload += " p=" + std::to_string(p);
+        int64_t sent = now_ns();
         httplib::Result res =
           nchan ? client.Post("/pub/" + cfg.channel, payload, "text/plain")
                 : client.Post("/publish", "message=" + httplib::detail::encode_query_param(payload),
                               "application/x-www-form-urlencoded");
         bool good = res && (nchan ? res->status >= 200 && res->status < 300 : res->status == 303);
         if (good) {
+          int64_t answered = now_ns();
           ++published_ok;
           std::lock_guard<std::mutex> lock(ok_mutex);
           ok[static_cast<size_t>(k)] = true;
+          publish_latency.add(answered - sent);
+          last_published_ns = std::max(last_published_ns, answered);
         } else {
           if (publish_failed++ < 5)
             std::fprintf(stderr, "publish %d failed: %s\n", k,
@@ -389,11 +424,16 @@ int main(int argc, char** argv) {
   double rss_per_sub =
     heads > 0 ? static_cast<double>(rss_held - rss_before) * 1024.0 / heads : 0.0;
   double cpu = cfg.pids.empty() ? 0 : cpu_after - cpu_before;
+  // Publishes/s: successful publishes over the time from the first due send to the last answer.
+  double publish_s = static_cast<double>(last_published_ns - start_ns) / 1e9;
+  double publishes_per_s =
+    published_ok > 0 && publish_s > 0 ? static_cast<double>(published_ok.load()) / publish_s : 0;
   std::printf("RESULT label=%s mode=%s subscribers=%d connected=%d live=%d connect_s=%.2f "
               "rate=%.0f messages=%d published=%d publish_failed=%d deliveries=%llu "
               "deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%llu "
               "duplicated=%llu out_of_order=%llu foreign=%llu rss_before_kb=%ld rss_held_kb=%ld "
-              "rss_per_sub_b=%.0f cpu_s=%.2f\n",
+              "rss_per_sub_b=%.0f cpu_s=%.2f closed_loop_s=%.0f publishes_per_s=%.1f "
+              "pub_p50_ms=%.2f pub_p99_ms=%.2f pub_max_ms=%.2f\n",
               cfg.label.c_str(), nchan ? "nchan" : "watercooler", cfg.subscribers, heads, live,
               connect_s, cfg.rate, cfg.messages, published_ok.load(), publish_failed.load(),
               static_cast<unsigned long long>(sum.deliveries), deliveries_per_s,
@@ -401,15 +441,20 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(lost),
               static_cast<unsigned long long>(sum.duplicated),
               static_cast<unsigned long long>(sum.out_of_order),
-              static_cast<unsigned long long>(sum.foreign), rss_before, rss_held, rss_per_sub, cpu);
+              static_cast<unsigned long long>(sum.foreign), rss_before, rss_held, rss_per_sub, cpu,
+              cfg.closed_loop_s, publishes_per_s, publish_latency.percentile_ms(0.5),
+              publish_latency.percentile_ms(0.99), publish_latency.max_ms());
   std::printf("# %s: %d/%d subscribed in %.2f s; %d/%d published at %.0f msg/s; %.0f "
               "deliveries/s; latency p50 %.2f p99 %.2f max %.2f ms; lost %llu dup %llu "
-              "reordered %llu; %.0f B RSS/subscriber; %.2f s server CPU\n",
+              "reordered %llu; %.0f B RSS/subscriber; %.2f s server CPU; %.1f publishes/s, "
+              "publish p50 %.2f p99 %.2f max %.2f ms\n",
               cfg.label.c_str(), heads, cfg.subscribers, connect_s, published_ok.load(),
               cfg.messages, cfg.rate, deliveries_per_s, latency.percentile_ms(0.5),
               latency.percentile_ms(0.99), latency.max_ms(), static_cast<unsigned long long>(lost),
               static_cast<unsigned long long>(sum.duplicated),
-              static_cast<unsigned long long>(sum.out_of_order), rss_per_sub, cpu);
+              static_cast<unsigned long long>(sum.out_of_order), rss_per_sub, cpu, publishes_per_s,
+              publish_latency.percentile_ms(0.5), publish_latency.percentile_ms(0.99),
+              publish_latency.max_ms());
   std::fflush(stdout);
   for (auto& s : streams)
     if (s.fd >= 0)
