@@ -31,19 +31,11 @@ struct abused_node {
   std::unique_ptr<sse_stream> tls;
   int round = 0;
 
-  explicit abused_node(std::vector<std::string> args) : node(start(sb, std::move(args))) {
+  explicit abused_node(std::vector<std::string> args) : node(sb.start_ready(std::move(args))) {
     plain = std::make_unique<sse_stream>(node.port());
     tls = std::make_unique<sse_stream>(node.secure_port(), true);
     REQUIRE(plain->status() == 200);
     REQUIRE(tls->status() == 200);
-  }
-
-  static node_process& start(sandbox& sb, std::vector<std::string> args) {
-    auto config = sb.config("");
-    config.extra_args = std::move(args);
-    auto& node = sb.start(config);
-    node.require_ready();
-    return node;
   }
 
   uint16_t port() const {

@@ -434,6 +434,14 @@ node_process& sandbox::start(node_config config) {
   return *nodes_.back();
 }
 
+node_process& sandbox::start_ready(std::vector<std::string> extra_args) {
+  auto config = this->config("");
+  config.extra_args = std::move(extra_args);
+  auto& node = start(std::move(config));
+  node.require_ready();
+  return node;
+}
+
 std::string describe(const std::vector<const node_process*>& nodes) {
   std::string text;
   for (const auto* node : nodes)

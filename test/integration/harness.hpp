@@ -192,6 +192,8 @@ public:
   node_config config(const std::string& name, const std::string& sys_config = "") const;
   // Starts a node (not yet waited for); the sandbox owns it.
   node_process& start(node_config config);
+  // Starts an unnamed node with `extra_args` and REQUIREs that it is ready.
+  node_process& start_ready(std::vector<std::string> extra_args);
 
 private:
   temp_dir dir_;

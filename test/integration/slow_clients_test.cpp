@@ -333,17 +333,10 @@ struct node_with_listener {
   node_process& node;
   std::unique_ptr<sse_stream> listener;
 
-  explicit node_with_listener(std::vector<std::string> args) : node(start(sb, std::move(args))) {
+  explicit node_with_listener(std::vector<std::string> args)
+      : node(sb.start_ready(std::move(args))) {
     listener = std::make_unique<sse_stream>(node.port());
     REQUIRE(listener->status() == 200);
-  }
-
-  static node_process& start(sandbox& sb, std::vector<std::string> args) {
-    auto config = sb.config("");
-    config.extra_args = std::move(args);
-    auto& node = sb.start(config);
-    node.require_ready();
-    return node;
   }
 };
 
