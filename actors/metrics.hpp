@@ -45,7 +45,8 @@ struct node_metrics {
   std::atomic<int64_t> connections{0};  // HTTP(S) connections on the front now (not streams)
   std::atomic<uint64_t> refused_per_address{0}; // connections over the per-address limit
   std::atomic<uint64_t> refused_in_all{0};      // connections over the limit in all
-  latency_histogram latency;                    // origin's publish -> written to a local stream
+  std::atomic<uint64_t> reset_floods{0}; // HTTP/2 connections ended for resetting too many streams
+  latency_histogram latency;             // origin's publish -> written to a local stream
 
   // Per peer node: its state since when, round trip, messages forwarded to and received from it.
   void peer_connected(const std::string& peer, const std::string& address);

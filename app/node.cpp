@@ -188,15 +188,17 @@ void wait_for_stop(const sigset_t& stop_signals) {
   std::cout << "watercooler: stopping on " << signal_name(signal) << std::endl;
 }
 
-// Stop accepting and close the connections that are no stream, then end every stream with a
-// reconnect hint; the actors stop as `run_node` returns.
+// Stop accepting, end every stream with a reconnect hint, then close the connections (HTTP/2
+// ones with GOAWAY once their streams' last bytes are out); the actors stop as `run_node`
+// returns.
 void stop(caf::actor_system& system, node_web& web, const caf::actor& room,
           const sigset_t& stop_signals) {
   watch_the_stop(stop_signals);
-  web.front->stop();
+  web.front->stop_accepting();
   caf::scoped_actor self{system};
   self->request(room, std::chrono::seconds(1), stop_atom::value)
     .receive([](uint64_t) {}, [](const caf::error&) {});
+  web.front->stop();
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "app/node_web.hpp"
 
 #include "web/actions.hpp"
+#include "web/http/tls_context.hpp"
 #include "web/routes.hpp"
 
 namespace watercooler {
@@ -38,6 +39,8 @@ std::optional<early_exit> start_web(caf::actor_system& system, const options& op
   settings.max_body = opts.max_body;
   settings.read_timeout = std::chrono::seconds(opts.read_timeout);
   settings.keep_alive_timeout = std::chrono::seconds(opts.keep_alive_timeout);
+  settings.h2_max_streams = opts.h2_max_streams;
+  settings.h2_max_resets = opts.h2_max_resets;
   settings.max_connections =
     opts.max_connections != 0 ? opts.max_connections : default_max_connections();
   settings.max_per_address = opts.max_connections_per_address;

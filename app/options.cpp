@@ -60,6 +60,10 @@ const number_flag number_flags[] = {
    [](options& o, uint64_t n) { o.max_connections = static_cast<std::size_t>(n); }},
   {"--max-connections-per-address", 0, 10000000, "a number of connections",
    [](options& o, uint64_t n) { o.max_connections_per_address = static_cast<std::size_t>(n); }},
+  {"--h2-max-streams", 1, 1000000, "a number of streams",
+   [](options& o, uint64_t n) { o.h2_max_streams = static_cast<uint32_t>(n); }},
+  {"--h2-max-resets", 1, 1000000, "a number of resets",
+   [](options& o, uint64_t n) { o.h2_max_resets = static_cast<uint32_t>(n); }},
   {"--history", 0, 1000000, "a number of messages",
    [](options& o, uint64_t n) { o.history = static_cast<std::size_t>(n); }},
   {"--history-age", 0, 604800, "a number of seconds",
@@ -278,6 +282,13 @@ Options:
                         streams not counted (default {max_connections_per_address}; 0 no limit); more get 429 (HTTPS:
                         closed). Behind a reverse proxy every client has the proxy's address:
                         raise it or use 0 there.
+  --h2-max-streams N    requests and event streams open at once on one HTTP/2 connection
+                        (SETTINGS_MAX_CONCURRENT_STREAMS, default {h2_max_streams}). HTTP/2 is offered on the
+                        HTTPS port (ALPN h2, else HTTP/1.1), with --max-header as its header
+                        list size and --max-body, --read-timeout as on HTTP/1.1.
+  --h2-max-resets N     streams a client may reset on one HTTP/2 connection within 10 seconds
+                        (default {h2_max_resets}); more ends the connection with GOAWAY (rapid
+                        reset, CVE-2023-44487), counted in /metrics.
   --max-streams N       event streams (GET /listen) open at once per client address (IPv6: per
                         /64) (default {max_streams}; 0 no limit); more gets 429 with Retry-After.
   --publish-rate N      messages a client address may publish per second, on average
@@ -330,6 +341,8 @@ std::string help_text(const std::string& default_state_dir, std::size_t default_
     {"{max_connections}", std::to_string(default_connections)},
     {"{max_connections_per_address}", std::to_string(d.max_connections_per_address)},
     {"{max_streams}", std::to_string(d.max_streams)},
+    {"{h2_max_streams}", std::to_string(d.h2_max_streams)},
+    {"{h2_max_resets}", std::to_string(d.h2_max_resets)},
     {"{publish_rate}", std::to_string(d.publish_rate)},
     {"{publish_burst}", std::to_string(d.publish_burst)},
     {"{history}", std::to_string(d.history)},

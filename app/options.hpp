@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/room.hpp"
+#include "web/http/h2_session.hpp"
 #include "web/http/limits.hpp"
 #include "web/stream/stream_outbox.hpp"
 
@@ -34,7 +35,9 @@ struct options {
   unsigned keep_alive_timeout = default_keep_alive_timeout; // --keep-alive-timeout: idle seconds
   std::size_t max_connections = 0; // --max-connections: HTTP(S) connections in all; 0: default
   std::size_t max_connections_per_address = default_max_connections_per_address; // 0: any
-  std::size_t history = history_limits{}.count; // --history: messages the room keeps
+  uint32_t h2_max_streams = default_h2_max_streams; // --h2-max-streams: per HTTP/2 connection
+  uint32_t h2_max_resets = default_h2_max_resets;   // --h2-max-resets: per connection and 10 s
+  std::size_t history = history_limits{}.count;     // --history: messages the room keeps
   unsigned history_age = static_cast<unsigned>(history_limits{}.age.count()); // --history-age
   unsigned heartbeat_seconds = default_heartbeat_seconds; // --heartbeat: comment line; 0: none
   std::size_t stream_queue = stream_limits{}.max_events;  // --stream-queue: events a client may lag

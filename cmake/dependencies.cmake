@@ -19,6 +19,8 @@ target_link_libraries(caf::openssl INTERFACE ${CAF_OPENSSL_LIB} caf::io OpenSSL:
 
 # cpp-httplib is a compiled library; its pkg-config flags are part of its ABI.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# HTTP/2: framing, HPACK, flow control and stream states.
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 
 find_package(nlohmann_json 3 REQUIRED)
 find_package(doctest REQUIRED)

@@ -41,7 +41,10 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
                          + std::to_string(context.streams->limit()));
   }
   auto* system = context.system;
-  adopted_stream stream{nullptr, req.version != "HTTP/1.0", start, client_of(req), *slot};
+  auto framing = std::string(router::protocol()) == "HTTP/2" ? stream_framing::frames
+                 : req.version == "HTTP/1.0"                 ? stream_framing::until_close
+                                                             : stream_framing::chunked;
+  adopted_stream stream{nullptr, framing, start, client_of(req), *slot};
   stream_wiring wiring{context.room, context.metrics, context.poller, context.limits};
   auto adopted = router::hand_off([system, stream, wiring](std::unique_ptr<transport> io) mutable {
     stream.connection = std::move(io);
@@ -49,7 +52,11 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   });
   if (!adopted) // a handler called outside the front (none in watercooler)
     return plain_error(res, 500, "this server cannot hold event streams");
-  res.status = 200; // for the request log; the session writes the real head
+  // For the request log, and the head an HTTP/2 connection sends; on HTTP/1 the session writes
+  // its own.
+  res.status = 200;
+  for (const auto& [field, value] : stream_head_fields())
+    res.set_header(field, value);
 }
 
 } // namespace watercooler

@@ -58,6 +58,10 @@ std::string render_metrics(const node_metrics& m) {
       << m.refused_per_address.load() << '\n';
   out << "watercooler_connections_refused_total{reason=\"total\"} " << m.refused_in_all.load()
       << '\n';
+  family(out, "watercooler_h2_reset_floods_total", "counter",
+         "HTTP/2 connections ended with GOAWAY for resetting streams faster than --h2-max-resets "
+         "allows (rapid reset, CVE-2023-44487).");
+  out << "watercooler_h2_reset_floods_total " << m.reset_floods.load() << '\n';
   family(out, "watercooler_messages_published_total", "counter",
          "Messages published on this node.");
   out << "watercooler_messages_published_total " << m.published.load() << '\n';

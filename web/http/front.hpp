@@ -4,16 +4,17 @@
 // once it is complete, for httplib's parser, the routes and our handlers.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <thread>
+#include <utility>
+#include <vector>
 
 #include <httplib.h>
 
 #include "actors/metrics.hpp"
+#include "web/http/h2_session.hpp"
 #include "web/http/limits.hpp"
 #include "web/http/router.hpp"
 
@@ -28,16 +29,15 @@ struct front_settings {
   std::chrono::seconds keep_alive_timeout{default_keep_alive_timeout}; // idle between requests
   std::size_t max_connections = 1024; // open connections in all; more are refused (503)
   std::size_t max_per_address = default_max_connections_per_address; // 0: any; more get 429
-  std::size_t threads = 8; // workers for complete requests
+  std::size_t threads = 8;                          // workers for complete requests
+  uint32_t h2_max_streams = default_h2_max_streams; // concurrent streams per HTTP/2 connection
+  uint32_t h2_max_resets = default_h2_max_resets;   // stream resets per 10 s; more gets GOAWAY
 };
 
 // Half the open-files limit (the other half is for streams, peers and files), at least 64.
 std::size_t default_max_connections();
 
-// The server side of TLS with a certificate chain and key from PEM files; nullptr (and `error`)
-// if they cannot be used.
-std::shared_ptr<SSL_CTX> server_tls(const std::string& certificate_chain,
-                                    const std::string& private_key, std::string& error);
+class front_loop;
 
 class http_front {
 public:
@@ -60,17 +60,20 @@ public:
 
   // Starts the event loop and the workers; false (and `error`) if epoll cannot be set up.
   bool start(std::string& error);
-  // Closes the listening sockets and every connection still on the front (streams are their
-  // sessions'), then waits for the workers' requests in progress.
+  // Closes the listening sockets; the connections go on (their streams' sessions write a
+  // farewell).
+  void stop_accepting();
+  // Closes the listening sockets, then the connections: HTTP/2 ones get GOAWAY and a moment to
+  // send what their streams wrote last. Then waits for the workers' requests in progress.
   void stop();
 
 private:
-  struct loop;
   router& routes_;
   front_settings settings_;
   std::shared_ptr<node_metrics> metrics_;
   httplib::Logger refusal_logger_;
-  std::unique_ptr<loop> loop_;
+  std::vector<std::pair<int, std::shared_ptr<SSL_CTX>>> listeners_; // until start()
+  std::unique_ptr<front_loop> loop_;
 };
 
 } // namespace watercooler

@@ -18,6 +18,7 @@
 #include "app/certificate.hpp"
 #include "test/eventually.hpp"
 #include "web/http/front.hpp"
+#include "web/http/tls_context.hpp"
 
 namespace watercooler {
 

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "web/http/router.hpp"
+
 namespace watercooler {
 
 namespace {
@@ -55,9 +57,13 @@ void log_request(const httplib::Request& req, const httplib::Response& res) {
   char clock[16];
   std::strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
   // One fprintf per line so lines from different threads never interleave.
-  std::fprintf(stdout, "%s.%03d [info] %s %s %s Sent %d in %s\n", clock,
+  // HTTP/1.1 as always; another protocol says so at the end.
+  std::string protocol = router::protocol();
+  protocol = protocol == "HTTP/1.1" ? "" : " (" + protocol + ")";
+  std::fprintf(stdout, "%s.%03d [info] %s %s %s Sent %d in %s%s\n", clock,
                static_cast<int>(ms.count()), req.remote_addr.c_str(), req.method.c_str(),
-               printable(req.path).c_str(), res.status, format_duration(elapsed).c_str());
+               printable(req.path).c_str(), res.status, format_duration(elapsed).c_str(),
+               protocol.c_str());
   std::fflush(stdout);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "web/http/transport.hpp"
 
@@ -22,10 +23,13 @@ struct endpoint {
   int port = 0;
 };
 
+// The endpoint of a socket address (IPv4 or IPv6).
+endpoint endpoint_of(const sockaddr_storage& addr);
+
 class router : public httplib::Server {
 public:
   struct answer {
-    std::string bytes;  // the response as httplib wrote it; empty when adopted
+    std::string bytes;  // the response as httplib wrote it; when adopted, its head
     bool close = false; // close the connection once it is written
     adopt_fn adopt;     // set when a handler took the connection
   };
@@ -41,8 +45,19 @@ public:
     return headers_;
   }
 
-  // Parses and routes `request` (complete: head and body) from `client` to `local`.
-  answer serve(const std::string& request, const endpoint& client, const endpoint& local);
+  // The answer to a request refused before routing (or a connection refused): `status`, the
+  // default headers and `reason` as the text.
+  httplib::Response refusal(int status, const std::string& reason) const;
+
+  // Parses and routes `request` (complete: head and body, HTTP/1.1 bytes) from `client` to
+  // `local`, which came over `protocol` ("HTTP/1.1", "HTTP/2").
+  answer serve(const std::string& request, const endpoint& client, const endpoint& local,
+               const char* protocol = "HTTP/1.1");
+
+  // From inside a handler or the request log: the protocol the request came over.
+  static const char* protocol();
+  // Runs `fn` with protocol() saying `protocol` (for answers given without routing).
+  static void log_as(const char* protocol, const std::function<void()>& fn);
 
   // From inside a handler: the connection goes to `adopt` after this request; false outside the
   // front (a handler of another server, or a test calling it directly).

@@ -123,6 +123,13 @@ public:
     return flush() == status::failed ? -1 : taken;
   }
 
+  std::string protocol() const override {
+    const unsigned char* name = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(ssl_, &name, &length);
+    return std::string(reinterpret_cast<const char*>(name), length);
+  }
+
   status flush() override {
     while (sent_ < out_.size()) {
       ERR_clear_error();

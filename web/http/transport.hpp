@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include <sys/uio.h>
 
@@ -39,6 +41,19 @@ public:
   // Finishes sending (unless the connection failed) and closes the socket; once only, later
   // calls do nothing. The destructor calls it.
   virtual void close() = 0;
+
+  // The protocol TLS agreed on by ALPN ("h2", "http/1.1"); empty when none was.
+  virtual std::string protocol() const {
+    return {};
+  }
+
+  // A stream multiplexed on a connection (HTTP/2) has no socket of its own (fd() is -1): it calls
+  // `notify` itself, from another thread, when a short write may go on (writable) or the stream
+  // is gone (closed). Sockets are watched by a poller instead and ignore this.
+  enum class event { writable, closed };
+  virtual void on_event(std::function<void(event)> notify) {
+    (void)notify;
+  }
 
   // Reads and drops what the client sent; false once the client closed the connection or it
   // failed.

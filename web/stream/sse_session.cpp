@@ -76,11 +76,19 @@ session_report session_counters::report(caf::actor_id id, size_t queued) const {
   return {std::to_string(id), client_, since_ms_, events_, bytes_, queued, last_active_ms_};
 }
 
+const std::vector<std::pair<std::string, std::string>>& stream_head_fields() {
+  static const std::vector<std::pair<std::string, std::string>> fields{
+    {"Content-Type", "text/event-stream"},
+    {"Cache-Control", "no-cache"},
+    {"X-Accel-Buffering", "no"}, // nginx: pass each event on at once
+  };
+  return fields;
+}
+
 std::string sse_response_head(bool chunked) {
-  std::string head = "HTTP/1.1 200 OK\r\n"
-                     "Content-Type: text/event-stream\r\n"
-                     "Cache-Control: no-cache\r\n"
-                     "X-Accel-Buffering: no\r\n";
+  std::string head = "HTTP/1.1 200 OK\r\n";
+  for (const auto& [field, value] : stream_head_fields())
+    head += field + ": " + value + "\r\n";
   head += chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n";
   for (const auto& [field, value] : security_headers()) // as on every other answer
     head += field + ": " + value + "\r\n";
@@ -110,12 +118,21 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
   st.slot = std::move(stream.slot);
   st.wiring = std::move(wiring);
   st.connection = stream.connection;
-  st.chunked = stream.chunked;
+  st.chunked = stream.framing == stream_framing::chunked;
   st.events = stream_events(stream.start);
   st.outbox = stream_outbox(stream.connection);
   auto poller = st.wiring.poller;
   auto fd = stream.connection->fd();
-  st.token = poller->watch(fd, caf::actor_cast<caf::actor>(self));
+  if (fd >= 0) {
+    st.token = poller->watch(fd, caf::actor_cast<caf::actor>(self));
+  } else { // an HTTP/2 stream says itself when it has room again or is gone
+    stream.connection->on_event([session = self->address()](transport::event e) {
+      if (auto to = caf::actor_cast<caf::actor>(session); to && e == transport::event::writable)
+        caf::anon_send(to, writable_atom::value);
+      else if (to)
+        caf::anon_send(to, closed_atom::value);
+    });
+  }
   // Whichever way the session ends, the connection is closed once, after the poller let go of
   // its socket, and the room forgets our monitor (it would keep this actor's memory for the
   // room's life).
@@ -126,7 +143,7 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
       poller->forget(token, fd);
     connection->close();
   });
-  if (st.token == 0) {
+  if (fd >= 0 && st.token == 0) {
     self->quit();
     return {};
   }
@@ -156,7 +173,8 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
     bool blocked = result == stream_outbox::result::blocked;
     if (blocked != s.blocked) {
       s.blocked = blocked;
-      s.wiring.poller->want_write(s.token, fd, blocked);
+      if (s.token != 0)
+        s.wiring.poller->want_write(s.token, fd, blocked);
     }
     if (!blocked && s.ending)
       end();
@@ -190,7 +208,9 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
   };
   // Join before the head goes out: whatever the client publishes after seeing it reaches us.
   join_room(st.wiring.room, caf::actor_cast<caf::actor>(self), stream.start);
-  auto head = sse_response_head(stream.chunked);
+  std::string head;
+  if (stream.framing != stream_framing::frames)
+    head = sse_response_head(stream.framing == stream_framing::chunked);
   if (auto first = sse_stream_start(stream.start); !first.empty())
     head += frame(first);
   st.outbox.push({std::move(head)});

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -54,10 +56,17 @@ struct stream_wiring {
   stream_limits limits;
 };
 
-// A stream's connection (plain or TLS), once httplib handed it over.
+// How a stream's bytes are framed on its connection.
+enum class stream_framing {
+  chunked,     // HTTP/1.1: the session writes the head, then the events in chunks
+  until_close, // HTTP/1.0: the head, then a body that ends when the connection closes
+  frames,      // HTTP/2: the connection sent the head and frames the body itself
+};
+
+// A stream's connection (plain or TLS socket, or an HTTP/2 stream), once the front handed it over.
 struct adopted_stream {
   std::shared_ptr<transport> connection;
-  bool chunked = true; // HTTP/1.1 gets chunked framing; HTTP/1.0 a body that ends at close
+  stream_framing framing = stream_framing::chunked;
   stream_start start;
   std::string client; // ip:port
   address_slot slot;  // the stream's place in its address's --max-streams
@@ -68,7 +77,7 @@ struct sse_session_state {
 
   stream_wiring wiring;
   std::shared_ptr<transport> connection;
-  uint64_t token = 0; // the poller's
+  uint64_t token = 0; // the poller's (0: an HTTP/2 stream, which tells the session itself)
   bool chunked = true;
   stream_events events{stream_start{}};
   session_counters counters;
@@ -88,7 +97,10 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
 // Written when the node stops: come back in a second (to any node: the id resumes the stream).
 inline constexpr const char* stream_farewell = "retry: 1000\n: node stopping\n\n";
 
-// The response head of an event stream.
+// The fields of an event stream's response, besides the security headers.
+const std::vector<std::pair<std::string, std::string>>& stream_head_fields();
+
+// The HTTP/1 response head of an event stream.
 std::string sse_response_head(bool chunked);
 
 // What a stream writes right after its head: a short reconnection delay, so a page is back soon
