@@ -44,6 +44,7 @@ struct h2_session::stream {
   std::string response;  // the answer's body not yet sent
   std::size_t sent = 0;
   std::shared_ptr<h2_channel> channel;
+  std::string channel_head; // goes out with the channel's first bytes, once its session has joined
 };
 
 // The C callbacks of nghttp2, each with the session as user data.
@@ -268,7 +269,9 @@ std::shared_ptr<h2_channel> h2_session::respond_with_channel(int32_t id,
   if (s == nullptr)
     return nullptr;
   s->channel = std::make_shared<h2_channel>(std::move(wake));
-  submit(id, http1_head, true);
+  // Not sent yet: the session joins the room before it writes, so whatever the client publishes
+  // after it sees the head reaches the stream (as on HTTP/1.1, where the session sends the head).
+  s->channel_head = http1_head;
   return s->channel;
 }
 
@@ -311,8 +314,15 @@ void h2_session::submit(int32_t id, const std::string& http1_response, bool body
 }
 
 void h2_session::resume(int32_t id) {
-  if (find(id) != nullptr)
-    nghttp2_session_resume_data(session_, id); // an error only says it was not deferred
+  auto* s = find(id);
+  if (s == nullptr)
+    return;
+  if (!s->channel_head.empty()) {
+    auto head = std::move(s->channel_head);
+    s->channel_head.clear();
+    return submit(id, head, true);
+  }
+  nghttp2_session_resume_data(session_, id); // an error only says it was not deferred
 }
 
 void h2_session::go_away() {

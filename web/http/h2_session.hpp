@@ -59,8 +59,9 @@ public:
   // The answer (HTTP/1.1 bytes as httplib wrote them) to request `stream`.
   void respond(int32_t stream, const std::string& http1_response);
   // The answer's head (HTTP/1.1 bytes) to request `stream`, whose body is written to the
-  // returned channel by an event stream's session; nullptr if the stream is gone. `wake` is
-  // how the channel asks for resume(stream) on the connection's thread.
+  // returned channel by an event stream's session; nullptr if the stream is gone. The head goes
+  // out with the first bytes written (or the end). `wake` is how the channel asks for
+  // resume(stream) on the connection's thread.
   std::shared_ptr<h2_channel> respond_with_channel(int32_t stream, const std::string& http1_head,
                                                    std::function<bool()> wake);
   // Bytes (or the end) were written to the channel of `stream`.
