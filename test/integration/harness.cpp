@@ -777,12 +777,17 @@ void publish_everywhere(uint16_t port, const std::string& text,
     REQUIRE(listener->wait_for(text, in(15s)));
 }
 
-std::pair<node_process&, node_process&> start_two_nodes(sandbox& sb) {
+std::pair<node_process&, node_process&> start_two_nodes(sandbox& sb,
+                                                        std::vector<std::string> extra_args) {
   const std::string node1 = "node1@127.0.0.1";
   const std::string node2 = "node2@127.0.0.1";
   auto config = sb.write_sys_config("sys.config", {node1, node2}, 3000);
-  auto& first = sb.start(sb.config(node1, config));
-  auto& second = sb.start(sb.config(node2, config));
+  auto first_config = sb.config(node1, config);
+  auto second_config = sb.config(node2, config);
+  first_config.extra_args = extra_args;
+  second_config.extra_args = std::move(extra_args);
+  auto& first = sb.start(std::move(first_config));
+  auto& second = sb.start(std::move(second_config));
   INFO(describe({&first, &second}));
   first.require_ready();
   second.require_ready();

@@ -314,7 +314,9 @@ void require_flow(const node_process& from, sse_stream& listener, clock::time_po
 void publish_everywhere(uint16_t port, const std::string& text,
                         const std::vector<sse_stream*>& listeners);
 
-// node1@127.0.0.1 and node2@127.0.0.1 from one sys.config listing both, both ready.
-std::pair<node_process&, node_process&> start_two_nodes(sandbox& sb);
+// node1@127.0.0.1 and node2@127.0.0.1 from one sys.config listing both, both ready; each runs
+// with `extra_args`.
+std::pair<node_process&, node_process&> start_two_nodes(sandbox& sb,
+                                                        std::vector<std::string> extra_args = {});
 
 } // namespace watercooler::integration
