@@ -124,6 +124,18 @@ struct h2_session::callbacks {
     return 0;
   }
 
+  // A whole answer to a request the client has not finished (a refusal): RST_STREAM(NO_ERROR)
+  // asks it to stop sending (RFC 9113 8.1). Else the stream stays half-closed for as long as the
+  // client likes, and keeps its connection busy past every deadline.
+  static int frame_sent(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+    auto id = frame->hd.stream_id;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)
+        && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0
+        && nghttp2_session_get_stream_remote_close(session, id) == 0)
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+    return 0;
+  }
+
   static int stream_closed(nghttp2_session*, int32_t id, uint32_t, void* user) {
     auto& self = of(user);
     if (auto it = self.streams_.find(id); it != self.streams_.end()) {
@@ -165,6 +177,7 @@ h2_session::h2_session(handler& owner, h2_limits limits)
   nghttp2_session_callbacks_set_on_header_callback(cbs, callbacks::header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, callbacks::data_chunk);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, callbacks::frame_received);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, callbacks::frame_sent);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, callbacks::stream_closed);
   nghttp2_option* options = nullptr;
   nghttp2_option_new(&options);

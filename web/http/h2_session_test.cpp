@@ -303,6 +303,7 @@ TEST_CASE("an answer goes back as HEADERS and DATA without HTTP/1.1's connection
   CHECK(seen.body == "hello");
   CHECK(seen.ended);
   CHECK(seen.closed);
+  CHECK_FALSE(seen.rst); // the request had ended
   CHECK(c.server.open_streams() == 0);
   SUBCASE("an answer without a body ends with its HEADERS") {
     auto next = c.client.get("/none");
@@ -370,6 +371,7 @@ TEST_CASE("a request over the limits is refused with the HTTP/1.1 reader's answe
     REQUIRE(c.handler.refusals.size() == 1);
     CHECK(c.handler.refusals[0].why.status == 413);
     CHECK(c.client.field(id, ":status") == "413");
+    CHECK(c.server.open_streams() == 0);
   }
   SUBCASE("a request line over --max-header: 414") {
     auto id = c.client.get("/" + std::string(1500, 'p'));
@@ -403,6 +405,8 @@ TEST_CASE("a request not whole before its deadline is refused with 408") {
   CHECK(c.handler.refusals[0].target == "/publish");
   CHECK(c.client.field(id, ":status") == "408");
   CHECK(c.client.streams[id].ended);
+  CHECK(c.client.streams[id].rst == NGHTTP2_NO_ERROR); // stop sending: RFC 9113 8.1
+  CHECK(c.server.open_streams() == 0); // the stream is no reason to keep the connection
   CHECK(c.server.oldest_request() == h2_session::clock::time_point::max());
   CHECK(c.handler.requests.empty());
 }
