@@ -82,7 +82,10 @@ struct h2_session::callbacks {
       if (s->head.size() <= self.limits_.max_header + head_slack)
         s->head.append(n).append(": ").append(v).append("\r\n");
     }
-    if (s->method.size() + s->path.size() + s->authority.size() + s->head.size()
+    // :authority counts only while it would become the Host field: this early finish must be a
+    // refusal, never a request handed over without the fields still to come.
+    auto authority = s->has_host ? 0 : s->authority.size();
+    if (s->method.size() + s->path.size() + authority + s->head.size()
         > self.limits_.max_header + head_slack)
       self.finish(frame->hd.stream_id, *s); // the reader refuses it now
     return 0;

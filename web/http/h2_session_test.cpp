@@ -69,7 +69,7 @@ public:
   int32_t request(const std::string& method, const std::string& path, const fields& extra = {},
                   upload* body = nullptr) {
     fields all{
-      {":method", method}, {":scheme", "https"}, {":authority", "example.org"}, {":path", path}};
+      {":method", method}, {":scheme", "https"}, {":authority", authority}, {":path", path}};
     all.insert(all.end(), extra.begin(), extra.end());
     std::vector<nghttp2_nv> nva;
     for (auto& [name, value] : all)
@@ -118,6 +118,7 @@ public:
 
   nghttp2_session* session = nullptr;
   std::map<int32_t, seen_stream> streams;
+  std::string authority = "example.org"; // of the requests to come
   std::optional<uint32_t> goaway_code;
   int32_t goaway_last_stream = -1;
 
@@ -284,6 +285,19 @@ TEST_CASE("an HTTP/2 request reaches the handler as the HTTP/1.1 request it mean
   }
   CHECK(c.handler.refusals.empty());
   CHECK(c.server_ok);
+}
+
+TEST_CASE("a request is handed over only with its whole header list") {
+  conversation c(small);
+  // Long, but not part of the HTTP/1.1 request: the host field is.
+  c.client.authority = std::string(2000, 'a');
+  auto id = c.client.get(
+    "/", {{"host", "example.org"}, {"x-padding", std::string(100, 'p')}, {"x-last", "yes"}});
+  c.pump();
+  REQUIRE(c.handler.requests.count(id) == 1);
+  CHECK(c.handler.requests[id]
+        == "GET / HTTP/1.1\r\nhost: example.org\r\nx-padding: " + std::string(100, 'p')
+             + "\r\nx-last: yes\r\n\r\n");
 }
 
 TEST_CASE("an answer goes back as HEADERS and DATA without HTTP/1.1's connection fields") {
