@@ -39,9 +39,10 @@ struct h2_session::stream {
   bool has_host = false;   // a host field came (else :authority becomes one)
   uint64_t body_bytes = 0; // received, also those not kept
   std::string body;
-  bool receiving = true; // the request's end has not come
-  bool answered = false; // a response was submitted (or refused)
-  std::string response;  // the answer's body not yet sent
+  bool too_large = false; // the head outgrew --max-header: refused at the header block's end
+  bool receiving = true;  // the request's end has not come
+  bool answered = false;  // a response was submitted (or refused)
+  std::string response;   // the answer's body not yet sent
   std::size_t sent = 0;
   std::shared_ptr<h2_channel> channel;
   std::string channel_head; // goes out with the channel's first bytes, once its session has joined
@@ -82,12 +83,12 @@ struct h2_session::callbacks {
       if (s->head.size() <= self.limits_.max_header + head_slack)
         s->head.append(n).append(": ").append(v).append("\r\n");
     }
-    // :authority counts only while it would become the Host field: this early finish must be a
-    // refusal, never a request handed over without the fields still to come.
+    // :authority counts only while it would become the Host field. Refused once the block ends,
+    // when the request line is whole (pseudo-fields come in any order), without waiting for a body.
     auto authority = s->has_host ? 0 : s->authority.size();
     if (s->method.size() + s->path.size() + authority + s->head.size()
         > self.limits_.max_header + head_slack)
-      self.finish(frame->hd.stream_id, *s); // the reader refuses it now
+      s->too_large = true;
     return 0;
   }
 
@@ -111,9 +112,10 @@ struct h2_session::callbacks {
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
       case NGHTTP2_DATA:
-        if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
-          if (auto* s = self.find(id); s != nullptr && s->receiving && !s->answered)
-            self.finish(id, *s);
+        if (auto* s = self.find(id);
+            s != nullptr && s->receiving && !s->answered
+            && ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 || s->too_large))
+          self.finish(id, *s);
         break;
       case NGHTTP2_RST_STREAM:
         if (!self.take_reset(self.now_) && !self.reset_flood_) {

@@ -357,14 +357,24 @@ TEST_CASE("a request over the limits is refused with the HTTP/1.1 reader's answe
     CHECK(c.client.field(id, ":status") == "431");
     CHECK(c.client.streams[id].body == r.why.reason + "\n");
   }
-  SUBCASE("a header list far over --max-header, refused before it ends: 431") {
+  SUBCASE("a header list far over --max-header, refused without waiting for the body: 431") {
     fields many;
     for (int i = 0; i < 40; ++i)
       many.emplace_back("x-field-" + std::to_string(i), std::string(100, 'b'));
-    auto id = c.client.get("/", many);
+    upload body{"message=hi", 0}; // never sent
+    auto id = c.client.request("POST", "/", many, &body);
     c.pump();
     REQUIRE(c.handler.refusals.size() == 1);
     CHECK(c.handler.refusals[0].why.status == 431);
+    CHECK(c.client.field(id, ":status") == "431");
+  }
+  SUBCASE("an :authority over --max-header, before :path: 431 for that target") {
+    c.client.authority = std::string(3000, 'a');
+    auto id = c.client.get("/page");
+    c.pump();
+    REQUIRE(c.handler.refusals.size() == 1);
+    CHECK(c.handler.refusals[0].why.status == 431);
+    CHECK(c.handler.refusals[0].target == "/page");
     CHECK(c.client.field(id, ":status") == "431");
   }
   SUBCASE("a body over --max-body: 413") {
