@@ -1,6 +1,6 @@
 // The chat page in a real Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
-// against two real nodes started here: delivery, safety, history, reconnect, no-JS publishing
-// and many tabs. A screenshot of every step goes to the output folder.
+// against two real nodes started here: delivery, safety, history, reconnect, no-JS publishing,
+// many tabs, and HTTP/2 over https. A screenshot of every step goes to the output folder.
 //
 //   node test/browser/chat.test.mjs [--binary build/watercooler] [--out build/browser-screenshots]
 //   (WATERCOOLER_BROWSER_KEEP=1 keeps the nodes' logs)
@@ -96,6 +96,10 @@ class Node {
     return `http://127.0.0.1:${this.port}/`;
   }
 
+  get secureUrl() {
+    return `https://127.0.0.1:${this.securePort}/`;
+  }
+
   start() {
     const log = fs.openSync(this.log, 'a');
     fs.writeSync(log, `---- browser test: starting ${this.name} on ${this.port}\n`);
@@ -182,7 +186,7 @@ async function startProxy(targetPort) {
 
 const problems = []; // CSP violations and uncaught errors of any page
 
-async function openPage(context, node, label) {
+async function openPage(context, node, label, url = node.url) {
   const page = await context.newPage();
   page.on('console', (message) => {
     if (/Content.Security.Policy/i.test(message.text())) problems.push(`${label}: ${message.text()}`);
@@ -194,7 +198,7 @@ async function openPage(context, node, label) {
       window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
     });
   });
-  await page.goto(node.url);
+  await page.goto(url);
   page.label = label;
   return page;
 }
@@ -511,6 +515,36 @@ async function main() {
       await noDuplicates(tab);
       await old.close();
     });
+
+    await step('over https the page comes by HTTP/2; chat and eight tabs work as over http',
+      async () => {
+        const secure = await browser.newContext({ ignoreHTTPSErrors: true }); // self-signed
+        const open = (node, label) => openPage(secure, node, label, node.secureUrl);
+        const h2page1 = await open(node1, 'node1 page over h2');
+        const h2page2 = await open(node2, 'node2 page over h2');
+        for (const page of [h2page1, h2page2]) {
+          const protocol = await page.evaluate(
+            () => performance.getEntriesByType('navigation')[0].nextHopProtocol);
+          check(protocol === 'h2', `${page.label} came over ${protocol}`);
+          await waitState(page, 'connected');
+        }
+        await send(h2page2, 'over h2 from node2');
+        await waitText(h2page1, 'over h2 from node2');
+        check((await only(h2page1, 'over h2 from node2')).origin === NODE2, 'wrong origin');
+        const tabs = [h2page1];
+        for (let i = 2; i <= 8; ++i) tabs.push(await open(node1, `node1 tab ${i} over h2`));
+        for (const tab of tabs) await waitState(tab, 'connected');
+        await node2.publish('to eight tabs over h2', 'Dee');
+        for (const tab of tabs) {
+          await waitText(tab, 'to eight tabs over h2');
+          await only(tab, 'to eight tabs over h2');
+        }
+        const streams = fs.readFileSync(node1.log, 'utf8').split('\n')
+          .filter((line) => / GET \/listen.* Sent 200 .*\(HTTP\/2\)$/.test(line));
+        check(streams.length > 0, 'no event stream of node1 came over HTTP/2');
+        console.log(`  ${await shot(tabs[7], 'tab-8-over-h2')}`);
+        await secure.close();
+      });
 
     await step('at phone width the page fits the screen', async () => {
       await page1.setViewportSize({ width: 360, height: 740 });
