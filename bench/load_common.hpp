@@ -86,29 +86,35 @@ public:
         return false;
       if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK;
-      buf_.append(raw, static_cast<size_t>(n));
-      if (!head_done_) {
-        auto end = buf_.find("\r\n\r\n");
-        if (end == std::string::npos)
-          continue;
-        if (buf_.compare(0, 12, "HTTP/1.1 200") != 0) {
-          std::fprintf(stderr, "subscribe: %s\n", buf_.substr(0, buf_.find('\r')).c_str());
-          return false;
-        }
-        std::string head = buf_.substr(0, end);
-        std::transform(head.begin(), head.end(), head.begin(),
-                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-        chunked_ = head.find("transfer-encoding: chunked") != std::string::npos;
-        head_done_ = true;
-        buf_.erase(0, end + 4);
-      }
-      if (!chunked_) {
-        body(buf_.data(), buf_.size());
-        buf_.clear();
-      } else if (!dechunk(body)) {
+      if (!feed(raw, static_cast<size_t>(n), body))
+        return false;
+    }
+  }
+
+  // The same for bytes read elsewhere (such as from TLS).
+  template <class Body>
+  bool feed(const char* raw, size_t n, Body&& body) {
+    buf_.append(raw, n);
+    if (!head_done_) {
+      auto end = buf_.find("\r\n\r\n");
+      if (end == std::string::npos)
+        return true;
+      if (buf_.compare(0, 12, "HTTP/1.1 200") != 0) {
+        std::fprintf(stderr, "subscribe: %s\n", buf_.substr(0, buf_.find('\r')).c_str());
         return false;
       }
+      std::string head = buf_.substr(0, end);
+      std::transform(head.begin(), head.end(), head.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      chunked_ = head.find("transfer-encoding: chunked") != std::string::npos;
+      head_done_ = true;
+      buf_.erase(0, end + 4);
     }
+    if (chunked_)
+      return dechunk(body);
+    body(buf_.data(), buf_.size());
+    buf_.clear();
+    return true;
   }
 
   bool head_done() const {

@@ -23,24 +23,30 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench/load_common.hpp"
+#include "bench/pubsub_events.hpp"
+#include "bench/subscriber_link.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::now_ns;
 
 enum class subject { watercooler, nchan };
 
 struct settings {
   subject mode = subject::watercooler;
+  bench::wire wire = bench::wire::http1;
+  int streams_per_connection = 100; // --wire h2: subscribers per connection
   std::string host = "127.0.0.1";
   std::vector<int> ports{8080};  // subscribers are split evenly over these
-  int publish_port = 0;          // default: the first of `ports`
+  int publish_port = 0;          // default: the first of `ports`; always plain HTTP
   std::string channel = "bench"; // nchan: /pub/<channel>, /sub/<channel>
   int subscribers = 1000;
   int messages = 100;
@@ -52,63 +58,6 @@ struct settings {
   double closed_loop_s = 0; // > 0: publish back to back for this long (at most M), not at R msg/s
   std::string label = "run";
 };
-
-// Latency histogram: 10 µs buckets up to 60 s, the exact maximum kept aside.
-class histogram {
-public:
-  histogram() : counts_(6'000'000) {}
-  void add(int64_t ns) {
-    auto us = std::max<int64_t>(ns, 0) / 1000;
-    max_ns_ = std::max(max_ns_, ns);
-    auto i = std::min<size_t>(static_cast<size_t>(us / 10), counts_.size() - 1);
-    ++counts_[i];
-    ++total_;
-  }
-  double percentile_ms(double p) const {
-    if (total_ == 0)
-      return 0;
-    auto want = static_cast<uint64_t>(p * static_cast<double>(total_));
-    uint64_t seen = 0;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
-      if (seen > want)
-        return static_cast<double>(i) / 100.0 + 0.005;
-    }
-    return max_ms();
-  }
-  double max_ms() const {
-    return static_cast<double>(max_ns_) / 1e6;
-  }
-  uint64_t total() const {
-    return total_;
-  }
-
-private:
-  std::vector<uint32_t> counts_;
-  uint64_t total_ = 0;
-  int64_t max_ns_ = 0;
-};
-
-struct stream {
-  int fd = -1;
-  bool dead = false;
-  bench::response_reader reader;
-  std::string line; // SSE line being assembled
-  std::string data; // data of the event being assembled
-  std::vector<bool> seen;
-  std::vector<int64_t> max_seq; // per publisher thread: each publishes its messages in order
-  int received = 0;
-};
-
-struct totals {
-  uint64_t deliveries = 0, duplicated = 0, out_of_order = 0, foreign = 0;
-  clock_type::time_point last_delivery{};
-};
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
-    .count();
-}
 
 long rss_kb(const settings& cfg) {
   long sum = 0;
@@ -134,86 +83,49 @@ std::vector<int> int_list(const std::string& text) {
   return out;
 }
 
+const char* wire_name(bench::wire w) {
+  return w == bench::wire::h2 ? "h2" : w == bench::wire::http1_tls ? "http1-tls" : "http1";
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: pubsub_load --mode watercooler|nchan --ports P1[,P2...] [--publish-port P]\n"
                "  [--subscribers N] [--messages M] [--rate MSG_PER_S] [--publishers T]\n"
                "  [--channel ID] [--pid PID[,PID...]] [--connect-timeout S] [--drain-timeout S]\n"
                "  [--label TEXT] [--host H] [--closed-loop SECONDS]\n"
+               "  [--wire http1|http1-tls|h2] [--streams-per-connection S]\n"
                "  --subscribers 0 only publishes; --closed-loop S: each publisher sends its next\n"
-               "  message when the last one is answered, for S seconds (at most M in all)\n");
+               "  message when the last one is answered, for S seconds (at most M in all);\n"
+               "  --wire: how subscribers connect to --ports (http1-tls and h2: their HTTPS\n"
+               "  ports; h2: S streams per connection, default 100); publishing is plain HTTP\n");
   return 2;
 }
 
-// One complete SSE event's data: "run=<id> seq=<n> t=<ns>".
-void on_event(stream& s, const std::string& data, const std::string& run, histogram& latency,
-              totals& sum, int64_t now) {
-  auto run_at = data.find("run=");
-  auto seq_at = data.find(" seq=");
-  auto t_at = data.find(" t=");
-  if (run_at != 0 || seq_at == std::string::npos || t_at == std::string::npos
-      || data.compare(4, seq_at - 4, run) != 0) {
-    ++sum.foreign;
-    return;
+// What the links report, applied to the subscribers' state.
+class receiver final : public bench::link_events {
+public:
+  receiver(std::vector<bench::subscriber>& subs, const std::string& run) : subs_(subs), run_(run) {}
+  void subscribed(int sub) override {
+    subs_[static_cast<size_t>(sub)].subscribed = true;
+    ++heads;
   }
-  auto seq = std::strtoll(data.c_str() + seq_at + 5, nullptr, 10);
-  auto t = std::strtoll(data.c_str() + t_at + 3, nullptr, 10);
-  if (seq < 0 || static_cast<size_t>(seq) >= s.seen.size()) {
-    ++sum.foreign;
-    return;
+  void body(int sub, const char* data, size_t size) override {
+    bench::feed_sse(subs_[static_cast<size_t>(sub)], data, size, run_, latency, sum);
   }
-  if (s.seen[static_cast<size_t>(seq)]) {
-    ++sum.duplicated;
-    return;
+  void ended(int sub) override {
+    auto& s = subs_[static_cast<size_t>(sub)];
+    failed += !s.dead;
+    s.dead = true;
   }
-  s.seen[static_cast<size_t>(seq)] = true;
-  // Each publisher publishes in order: open-loop publisher p sends seq p, p + T, ...; closed-loop
-  // publishers take any next seq, so their payload names them (" p=<publisher>").
-  auto p_at = data.find(" p=");
-  size_t publisher = p_at == std::string::npos
-                       ? static_cast<size_t>(seq)
-                       : static_cast<size_t>(std::strtoull(data.c_str() + p_at + 3, nullptr, 10));
-  auto& last = s.max_seq[publisher % s.max_seq.size()];
-  if (seq < last)
-    ++sum.out_of_order;
-  last = std::max<int64_t>(last, seq);
-  ++s.received;
-  ++sum.deliveries;
-  sum.last_delivery = clock_type::now();
-  latency.add(now - t);
-}
 
-// SSE lines: "data:" lines are kept, "id:", "retry:", "event:" and ":" comments ignored.
-void feed_sse(stream& s, const char* p, size_t n, const std::string& run, histogram& latency,
-              totals& sum) {
-  int64_t now = now_ns();
-  for (size_t i = 0; i < n; ++i) {
-    char c = p[i];
-    if (c != '\n') {
-      s.line.push_back(c);
-      continue;
-    }
-    if (!s.line.empty() && s.line.back() == '\r')
-      s.line.pop_back();
-    if (s.line.empty()) {
-      if (!s.data.empty())
-        on_event(s, s.data, run, latency, sum, now);
-      s.data.clear();
-    } else if (s.line.rfind("data:", 0) == 0) {
-      size_t from = s.line.size() > 5 && s.line[5] == ' ' ? 6 : 5;
-      if (!s.data.empty())
-        s.data.push_back('\n');
-      s.data.append(s.line, from, std::string::npos);
-    }
-    s.line.clear();
-  }
-}
+  int heads = 0, failed = 0;
+  bench::histogram latency;
+  bench::totals sum;
 
-// Reads what arrived on `s`; false when the stream ended or failed.
-bool pump(stream& s, const std::string& run, histogram& latency, totals& sum) {
-  return s.reader.pump(
-    s.fd, [&](const char* data, size_t size) { feed_sse(s, data, size, run, latency, sum); });
-}
+private:
+  std::vector<bench::subscriber>& subs_;
+  const std::string& run_;
+};
 
 } // namespace
 
@@ -250,11 +162,17 @@ int main(int argc, char** argv) {
       cfg.label = value;
     else if (flag == "--closed-loop")
       cfg.closed_loop_s = std::atof(value.c_str());
+    else if (flag == "--wire" && (value == "http1" || value == "http1-tls" || value == "h2"))
+      cfg.wire = value == "h2"          ? bench::wire::h2
+                 : value == "http1-tls" ? bench::wire::http1_tls
+                                        : bench::wire::http1;
+    else if (flag == "--streams-per-connection")
+      cfg.streams_per_connection = std::atoi(value.c_str());
     else
       return usage();
   }
   if (argc % 2 == 0 || cfg.subscribers < 0 || cfg.messages < 0 || cfg.rate <= 0 || cfg.ports.empty()
-      || cfg.publishers <= 0 || cfg.closed_loop_s < 0)
+      || cfg.publishers <= 0 || cfg.closed_loop_s < 0 || cfg.streams_per_connection <= 0)
     return usage();
   if (cfg.publish_port == 0)
     cfg.publish_port = cfg.ports.front();
@@ -264,16 +182,22 @@ int main(int argc, char** argv) {
   ::setrlimit(RLIMIT_NOFILE, &lim);
 
   std::string run = std::to_string(std::random_device{}() % 1000000000u);
-  histogram latency;
-  totals sum;
   const bool nchan = cfg.mode == subject::nchan;
   const std::string sub_path = nchan ? "/sub/" + cfg.channel : "/listen";
-  const std::string request =
-    "GET " + sub_path + " HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n";
+  SSL_CTX* tls = bench::client_context(cfg.wire);
+  if (cfg.wire != bench::wire::http1 && tls == nullptr) {
+    std::fprintf(stderr, "pubsub_load: no TLS client context\n");
+    return 1;
+  }
 
   long rss_before = rss_kb(cfg);
   int ep = ::epoll_create1(0);
-  std::vector<stream> streams(static_cast<size_t>(cfg.subscribers));
+  std::vector<bench::subscriber> subs(static_cast<size_t>(cfg.subscribers));
+  receiver events(subs, run);
+  auto& sum = events.sum;
+  auto& latency = events.latency;
+  int& heads = events.heads;
+  std::vector<std::unique_ptr<bench::subscriber_link>> links; // index = epoll tag
   std::vector<sockaddr_in> addrs;
   for (int port : cfg.ports) {
     sockaddr_in addr{};
@@ -283,43 +207,41 @@ int main(int argc, char** argv) {
     addrs.push_back(addr);
   }
 
-  // Subscribe, in waves so the accept queue is never the thing being measured.
+  // Subscribe, in waves so the accept queue is never the thing being measured. A connection
+  // carries one subscriber, or with --wire h2 up to --streams-per-connection of them.
+  const int per_link = cfg.wire == bench::wire::h2 ? cfg.streams_per_connection : 1;
   auto t_connect = clock_type::now();
   auto connect_deadline = t_connect + std::chrono::seconds(cfg.connect_timeout_s);
-  int heads = 0, opened = 0, failed = 0;
+  int opened = 0;
   std::vector<epoll_event> ready(4096);
   auto on_ready = [&](int n) {
     for (int i = 0; i < n; ++i) {
-      auto& s = streams[ready[static_cast<size_t>(i)].data.u32];
-      bool was = s.reader.head_done();
-      if (!pump(s, run, latency, sum)) {
-        ::epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
-        if (!s.dead)
-          ++failed;
-        s.dead = true;
-      }
-      if (!was && s.reader.head_done() && !s.dead)
-        ++heads;
+      auto& link = links[ready[static_cast<size_t>(i)].data.u32];
+      if (link && !link->pump(events))
+        link.reset();
     }
   };
-  while (heads + failed < cfg.subscribers && clock_type::now() < connect_deadline) {
-    while (opened < cfg.subscribers && opened - heads - failed < 500) {
-      auto& s = streams[static_cast<size_t>(opened)];
-      s.seen.assign(static_cast<size_t>(cfg.messages), false);
-      s.max_seq.assign(static_cast<size_t>(cfg.publishers), -1);
-      const auto& addr = addrs[static_cast<size_t>(opened) % addrs.size()];
-      s.fd = bench::open_stream(ep, addr, request, static_cast<uint32_t>(opened));
-      if (s.fd < 0) {
-        s.dead = true;
-        ++failed;
+  while (heads + events.failed < cfg.subscribers && clock_type::now() < connect_deadline) {
+    while (opened < cfg.subscribers && opened - heads - events.failed < 500) {
+      int count = std::min(per_link, cfg.subscribers - opened);
+      for (int k = opened; k < opened + count; ++k) {
+        subs[static_cast<size_t>(k)].seen.assign(static_cast<size_t>(cfg.messages), false);
+        subs[static_cast<size_t>(k)].max_seq.assign(static_cast<size_t>(cfg.publishers), -1);
       }
-      ++opened;
+      auto tag = static_cast<uint32_t>(links.size());
+      const auto& addr = addrs[tag % addrs.size()];
+      links.push_back(bench::open_link(cfg.wire, tls, ep, tag, addr, sub_path, opened, count));
+      if (!links.back())
+        for (int k = opened; k < opened + count; ++k)
+          events.ended(k);
+      opened += count;
     }
     on_ready(::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 100));
   }
   double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();
   long rss_held = rss_kb(cfg);
   double cpu_before = cpu_s(cfg);
+  double own_cpu_before = bench::proc_cpu_s(::getpid()); // the load generator's: is it the bound?
 
   // Publish open-loop: message k is due at start + k/R; its payload carries that due time, so a
   // late publisher shows up as latency instead of silently slowing the schedule. Closed-loop:
@@ -327,7 +249,7 @@ int main(int argc, char** argv) {
   // Publish latency: from the request's send to its response, per successful publish.
   const bool closed = cfg.closed_loop_s > 0;
   std::atomic<int> next_message{0};
-  histogram publish_latency;
+  bench::histogram publish_latency;
   int64_t last_published_ns = 0; // under ok_mutex
   std::atomic<int> published_ok{0};
   std::atomic<int> publish_failed{0};
@@ -406,13 +328,14 @@ int main(int argc, char** argv) {
     }
   }
   double cpu_after = cpu_s(cfg);
+  double own_cpu = bench::proc_cpu_s(::getpid()) - own_cpu_before;
   // Publishers stop at the drain deadline; one in flight is bounded by its client timeouts.
   joiner.join();
 
   uint64_t lost = 0;
   int live = 0;
-  for (auto& s : streams) {
-    if (!s.reader.head_done())
+  for (auto& s : subs) {
+    if (!s.subscribed)
       continue;
     live += !s.dead;
     for (int k = 0; k < cfg.messages; ++k)
@@ -428,22 +351,22 @@ int main(int argc, char** argv) {
   double publish_s = static_cast<double>(last_published_ns - start_ns) / 1e9;
   double publishes_per_s =
     published_ok > 0 && publish_s > 0 ? static_cast<double>(published_ok.load()) / publish_s : 0;
-  std::printf("RESULT label=%s mode=%s subscribers=%d connected=%d live=%d connect_s=%.2f "
-              "rate=%.0f messages=%d published=%d publish_failed=%d deliveries=%llu "
-              "deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%llu "
-              "duplicated=%llu out_of_order=%llu foreign=%llu rss_before_kb=%ld rss_held_kb=%ld "
-              "rss_per_sub_b=%.0f cpu_s=%.2f closed_loop_s=%.0f publishes_per_s=%.1f "
-              "pub_p50_ms=%.2f pub_p99_ms=%.2f pub_max_ms=%.2f\n",
-              cfg.label.c_str(), nchan ? "nchan" : "watercooler", cfg.subscribers, heads, live,
-              connect_s, cfg.rate, cfg.messages, published_ok.load(), publish_failed.load(),
-              static_cast<unsigned long long>(sum.deliveries), deliveries_per_s,
-              latency.percentile_ms(0.5), latency.percentile_ms(0.99), latency.max_ms(),
-              static_cast<unsigned long long>(lost),
-              static_cast<unsigned long long>(sum.duplicated),
-              static_cast<unsigned long long>(sum.out_of_order),
-              static_cast<unsigned long long>(sum.foreign), rss_before, rss_held, rss_per_sub, cpu,
-              cfg.closed_loop_s, publishes_per_s, publish_latency.percentile_ms(0.5),
-              publish_latency.percentile_ms(0.99), publish_latency.max_ms());
+  std::printf(
+    "RESULT label=%s mode=%s subscribers=%d connected=%d live=%d connect_s=%.2f "
+    "rate=%.0f messages=%d published=%d publish_failed=%d deliveries=%llu "
+    "deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%llu "
+    "duplicated=%llu out_of_order=%llu foreign=%llu rss_before_kb=%ld rss_held_kb=%ld "
+    "rss_per_sub_b=%.0f cpu_s=%.2f closed_loop_s=%.0f publishes_per_s=%.1f "
+    "pub_p50_ms=%.2f pub_p99_ms=%.2f pub_max_ms=%.2f wire=%s connections=%zu load_cpu_s=%.2f\n",
+    cfg.label.c_str(), nchan ? "nchan" : "watercooler", cfg.subscribers, heads, live, connect_s,
+    cfg.rate, cfg.messages, published_ok.load(), publish_failed.load(),
+    static_cast<unsigned long long>(sum.deliveries), deliveries_per_s, latency.percentile_ms(0.5),
+    latency.percentile_ms(0.99), latency.max_ms(), static_cast<unsigned long long>(lost),
+    static_cast<unsigned long long>(sum.duplicated),
+    static_cast<unsigned long long>(sum.out_of_order), static_cast<unsigned long long>(sum.foreign),
+    rss_before, rss_held, rss_per_sub, cpu, cfg.closed_loop_s, publishes_per_s,
+    publish_latency.percentile_ms(0.5), publish_latency.percentile_ms(0.99),
+    publish_latency.max_ms(), wire_name(cfg.wire), links.size(), own_cpu);
   std::printf("# %s: %d/%d subscribed in %.2f s; %d/%d published at %.0f msg/s; %.0f "
               "deliveries/s; latency p50 %.2f p99 %.2f max %.2f ms; lost %llu dup %llu "
               "reordered %llu; %.0f B RSS/subscriber; %.2f s server CPU; %.1f publishes/s, "
@@ -456,10 +379,9 @@ int main(int argc, char** argv) {
               publish_latency.percentile_ms(0.5), publish_latency.percentile_ms(0.99),
               publish_latency.max_ms());
   std::fflush(stdout);
-  for (auto& s : streams)
-    if (s.fd >= 0)
-      ::close(s.fd);
+  links.clear();
   ::close(ep);
+  SSL_CTX_free(tls);
   bool clean = heads == cfg.subscribers && lost == 0 && publish_failed == 0 && sum.duplicated == 0
                && sum.out_of_order == 0;
   return clean ? 0 : 1;
