@@ -45,6 +45,7 @@ struct h2_session::stream {
   std::string response;   // the answer's body not yet sent
   std::size_t sent = 0;
   std::shared_ptr<h2_channel> channel;
+  std::string cookie;       // the cookie fields' crumbs, joined
   std::string channel_head; // goes out with the channel's first bytes, once its session has joined
 };
 
@@ -77,8 +78,11 @@ struct h2_session::callbacks {
     else if (n == ":authority")
       s->authority = v;
     else if (!n.empty() && n[0] == ':')
-      return 0;                       // :scheme, :protocol
-    else if (n != "content-length") { // the body's length is the frames'
+      return 0;               // :scheme, :protocol
+    else if (n == "cookie") { // split into crumbs for HPACK: one line again (RFC 9113 8.2.3)
+      if (s->cookie.size() <= self.limits_.max_header + head_slack)
+        s->cookie.append(s->cookie.empty() ? "" : "; ").append(v);
+    } else if (n != "content-length") { // the body's length is the frames'
       s->has_host = s->has_host || n == "host";
       if (s->head.size() <= self.limits_.max_header + head_slack)
         s->head.append(n).append(": ").append(v).append("\r\n");
@@ -86,7 +90,7 @@ struct h2_session::callbacks {
     // :authority counts only while it would become the Host field. Refused once the block ends,
     // when the request line is whole (pseudo-fields come in any order), without waiting for a body.
     auto authority = s->has_host ? 0 : s->authority.size();
-    if (s->method.size() + s->path.size() + authority + s->head.size()
+    if (s->method.size() + s->path.size() + authority + s->head.size() + s->cookie.size()
         > self.limits_.max_header + head_slack)
       s->too_large = true;
     return 0;
@@ -245,6 +249,8 @@ void h2_session::finish(int32_t id, stream& s) {
   if (!s.has_host && !s.authority.empty())
     bytes += "Host: " + s.authority + "\r\n";
   bytes += s.head;
+  if (!s.cookie.empty())
+    bytes += "cookie: " + s.cookie + "\r\n";
   if (s.body_bytes > 0 || s.method == "POST" || s.method == "PUT" || s.method == "PATCH")
     bytes += "Content-Length: " + std::to_string(s.body_bytes) + "\r\n";
   bytes += "\r\n";

@@ -247,6 +247,12 @@ TEST_CASE("an HTTP/2 request reaches the handler as the HTTP/1.1 request it mean
     c.pump();
     CHECK(c.handler.requests[id] == "GET / HTTP/1.1\r\nhost: other.example\r\n\r\n");
   }
+  SUBCASE("cookie fields, split for HPACK, are one Cookie line again (RFC 9113 8.2.3)") {
+    auto id = c.client.get("/", {{"cookie", "a=1"}, {"accept", "*/*"}, {"cookie", "b=2"}});
+    c.pump();
+    CHECK(c.handler.requests[id]
+          == "GET / HTTP/1.1\r\nHost: example.org\r\naccept: */*\r\ncookie: a=1; b=2\r\n\r\n");
+  }
   SUBCASE("a POST: Content-Length from the DATA frames, then the body") {
     auto id = c.client.post("/publish", "message=hi",
                             {{"content-type", "application/x-www-form-urlencoded"}});
