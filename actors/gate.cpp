@@ -45,10 +45,6 @@ void refuse(gate_actor self, const std::string& what) {
 
 using hello_answer = caf::result<bool, std::string, std::string, std::vector<std::string>>;
 
-caf::error refusal(const std::string& why) {
-  return caf::make_error(caf::sec::runtime_error, why);
-}
-
 } // namespace
 
 caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
@@ -133,13 +129,13 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       auto& s = self->state;
       auto challenge = s.take_challenge(sender_node(self));
       if (challenge.empty())
-        return refusal("no challenge was asked for");
+        return make_error(refusal::not_trusted, "no challenge was asked for");
       if (!same_proof(
             prove(s.config.cookie, proof_role::inspect, challenge, "inspect", s.config.node),
             proof)) {
         log_line("refused an inspection from ", caf::to_string(sender_node(self)),
                  ": wrong cookie");
-        return refusal("wrong cookie");
+        return make_error(refusal::not_trusted, "wrong cookie");
       }
       return self->delegate(s.room, inspect_atom::value);
     },
@@ -154,7 +150,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
     [=](ping_atom) -> caf::result<ping_atom> {
       if (!from_trusted_node(self, *self->state.trusted)) {
         refuse(self, "ping");
-        return refusal("not trusted");
+        return make_error(refusal::not_trusted, "not trusted");
       }
       return ping_atom::value;
     },
@@ -166,7 +162,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
     // INSPECT: for --inspect's list of actors.
     [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
       if (!from_this_node(self))
-        return refusal("inspect needs a proof");
+        return make_error(refusal::not_trusted, "inspect needs a proof");
       return std::vector<actor_report>{{"gate", "event-based", self->mailbox().size()}};
     },
   };

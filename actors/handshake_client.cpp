@@ -28,8 +28,8 @@ std::string explain(caf::actor_system& system, const caf::error& err,
                     std::chrono::milliseconds timeout) {
   if (err == caf::sec::request_timeout)
     return "no answer within " + duration_text(timeout) + " (is the node hung?)";
-  if (err.context().match_elements<std::string>()) {
-    auto text = err.context().get_as<std::string>(0).substr(0, 200);
+  if (auto words = refusal_text(err)) {
+    auto text = words->substr(0, 200);
     for (auto& c : text) // the other node's words, for our log
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
         c = '?';
@@ -132,7 +132,7 @@ outcome<node_report> inspect_node(caf::actor_system& system, const gate_address&
             self->quit();
           },
           [=](const std::string& why) mutable {
-            promise.deliver(caf::make_error(caf::sec::runtime_error, why));
+            promise.deliver(make_error(refusal::unreachable, why));
             self->quit();
           });
         return promise;
@@ -145,9 +145,8 @@ outcome<node_report> inspect_node(caf::actor_system& system, const gate_address&
   waiter->request(client, 3 * to.timeout + std::chrono::seconds(1), inspect_atom::value)
     .receive([&](node_report& report) { out = outcome<node_report>::ok(std::move(report)); },
              [&](const caf::error& err) {
-               out = outcome<node_report>::fail(err.context().match_elements<std::string>()
-                                                  ? err.context().get_as<std::string>(0) // why
-                                                  : error_text(system, err));
+               auto words = refusal_text(err);
+               out = outcome<node_report>::fail(words ? *words : error_text(system, err));
              });
   caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
   return out;

@@ -13,7 +13,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman_actor.hpp>
 
-#include "actors/wire/node_name.hpp"
+#include "actors/outcome.hpp"
 #include "actors/wire/report.hpp"
 
 namespace watercooler {

@@ -10,6 +10,7 @@
 #include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "actors/wire/epmd_client.hpp"
+#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 
@@ -20,7 +21,6 @@ using broker_ptr = caf::io::stateful_broker<port_mapper_state>*;
 constexpr size_t read_chunk = 4096;
 constexpr size_t max_buffer = 64 * 1024; // per client; requests are at most 1 KiB anyway
 constexpr auto max_connect_wait = std::chrono::milliseconds{1000}; // blocks the broker's thread
-constexpr auto error_category = caf::atom("portmap");
 
 using steady = std::chrono::steady_clock;
 
@@ -59,7 +59,7 @@ void settle(broker_ptr self) {
     rp.deliver(role_text(st.role));
 }
 
-void fail(broker_ptr self, port_mapper_errc code, std::string text) {
+void fail(broker_ptr self, refusal code, std::string text) {
   auto& st = self->state;
   if (st.was_registered) // nobody waits for this any more
     log_line(text);
@@ -92,10 +92,10 @@ void try_register(broker_ptr self) {
   st.role = port_mapper_role::connecting;
   ++st.attempt;
   // Not add_tcp_scribe: its connect blocks without a timeout and may connect to itself.
-  std::string no_connect;
   auto deadline = steady::now() + std::min(st.cfg.reply_timeout, max_connect_wait);
-  if (auto fd = connect_epmd(st.cfg.host, st.cfg.epmd_port, deadline, no_connect); fd >= 0) {
-    auto hdl = self->add_scribe(fd);
+  auto connected = connect_epmd(st.cfg.host, st.cfg.epmd_port, deadline);
+  if (connected) {
+    auto hdl = self->add_scribe(*connected);
     st.upstream = hdl;
     st.upstream_buf.clear();
     self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
@@ -116,7 +116,7 @@ void try_register(broker_ptr self) {
   }
   if (!st.stuck) { // once per streak, not every retry
     st.stuck = true;
-    log_line("no port mapper at " + where(st.cfg) + " (" + no_connect
+    log_line("no port mapper at " + where(st.cfg) + " (" + connected.error
              + ") and serving there failed (" + self->system().render(acceptor.error())
              + "), retrying every " + std::to_string(st.cfg.retry_interval.count()) + " ms");
   }
@@ -146,7 +146,7 @@ void on_upstream_data(broker_ptr self, const std::vector<char>& buf) {
   st.upstream_buf.clear();
   if (r.value.result != 0) {
     close_upstream(self);
-    fail(self, port_mapper_errc::name_in_use,
+    fail(self, refusal::name_in_use,
          "node name " + st.cfg.alive + " is already in use on " + st.cfg.host);
     return;
   }
@@ -264,8 +264,8 @@ void stop_serving(broker_ptr self) {
 
 std::string error_text(caf::actor_system& sys, const caf::error& err,
                        std::chrono::milliseconds timeout) {
-  if (err.category() == error_category && err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
+  if (auto words = refusal_text(err))
+    return *words;
   if (err == caf::sec::request_timeout)
     return "the port mapper did not register within " + std::to_string(timeout.count()) + " ms";
   return sys.render(err);
@@ -273,17 +273,13 @@ std::string error_text(caf::actor_system& sys, const caf::error& err,
 
 } // namespace
 
-caf::error make_error(port_mapper_errc code, std::string text) {
-  return caf::error{static_cast<uint8_t>(code), error_category, caf::make_message(std::move(text))};
-}
-
 caf::behavior port_mapper(caf::io::stateful_broker<port_mapper_state>* self,
                           port_mapper_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.creation = std::random_device{}() | 4; // like OTP 23+: 32 bits, never 0..3
-  if (auto problem = check_alive_name(st.cfg.alive); !problem.empty())
-    fail(self, port_mapper_errc::invalid_name, problem);
+  if (auto checked = check_alive_name(st.cfg.alive); !checked)
+    fail(self, refusal::invalid_name, checked.error);
   else
     try_register(self);
   return {

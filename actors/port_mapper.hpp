@@ -16,8 +16,9 @@
 #include <caf/io/broker.hpp>
 #include <caf/response_promise.hpp>
 
+#include "actors/outcome.hpp"
+#include "actors/protocol.hpp"
 #include "actors/wire/epmd.hpp"
-#include "actors/wire/node_name.hpp"
 
 namespace watercooler {
 
@@ -31,15 +32,6 @@ struct port_mapper_config {
 };
 
 enum class port_mapper_role { connecting, client, serving, failed };
-
-enum class port_mapper_errc : uint8_t {
-  name_in_use = 1, // the EPMD refused our ALIVE2_REQ
-  invalid_name,    // `alive` is not a valid node name
-};
-
-// The error carries its user-facing text as context, e.g. "node name node1 is already in use on
-// 127.0.0.1".
-caf::error make_error(port_mapper_errc code, std::string text);
 
 struct port_mapper_state {
   static inline const char* name = "port_mapper";
@@ -60,8 +52,8 @@ struct port_mapper_state {
 
   port_mapper_config cfg;
   port_mapper_role role = port_mapper_role::connecting;
-  port_mapper_errc failure_code = port_mapper_errc::name_in_use; // if failed
-  std::string failure;                                           // if failed
+  refusal failure_code = refusal::name_in_use; // if failed
+  std::string failure;                         // if failed
   uint64_t attempt = 0;        // tags retry and reply timers, so stale ones are ignored
   uint64_t serial = 0;         // last peer serial
   bool was_registered = false; // failures before that are the owner's to report
@@ -74,8 +66,9 @@ struct port_mapper_state {
   std::vector<caf::response_promise> waiters; // (get) requests that came before registration
 };
 
-// (caf::get_atom) -> std::string "serving" or "client", once registered; the port_mapper_errc
-// error if registration failed. A request made while (re-)registering waits for the outcome.
+// (caf::get_atom) -> std::string "serving" or "client", once registered; the refusal
+// (name_in_use, invalid_name) if registration failed, e.g. "node name node1 is already in use
+// on 127.0.0.1". A request made while (re-)registering waits for the outcome.
 caf::behavior port_mapper(caf::io::stateful_broker<port_mapper_state>* self,
                           port_mapper_config cfg);
 

@@ -1,6 +1,11 @@
 // Every message the actors exchange, in flow order; the tuple each carries is in the comment.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
 #include <caf/all.hpp>
 
 #include "actors/logic/stream_clock.hpp"
@@ -129,6 +134,29 @@ using writable_atom = caf::atom_constant<caf::atom("writable")>; // (writable)
 using closed_atom = caf::atom_constant<caf::atom("closed")>;     // (closed)
 // session -> itself, after queueing: write everything queued since, in one system call.
 using flush_atom = caf::atom_constant<caf::atom("flush")>; // (flush)
+
+// Why an actor refuses a request, as the error it answers with (one shape for every actor, as in
+// CAF's divider example): a code, the category `refused`, and the words for a person as the
+// only context, which the asker shows as they are (refusal_text).
+using refused_atom = caf::atom_constant<caf::atom("refused")>; // the category, no message
+enum class refusal : uint8_t {
+  not_trusted = 1, // the gate: no challenge asked for, a wrong cookie, a sender without proof
+  name_in_use,     // the port mapper: the EPMD has our node name registered already
+  invalid_name,    // the port mapper: not a node name an EPMD takes
+  unreachable,     // --inspect's handshake client: the node could not be reached, or refused
+};
+
+inline caf::error make_error(refusal code, std::string why) {
+  return caf::error{static_cast<uint8_t>(code), refused_atom::value,
+                    caf::make_message(std::move(why))};
+}
+
+// The words of a refusal; nothing if `err` is another error (a timeout, CAF's own).
+inline std::optional<std::string> refusal_text(const caf::error& err) {
+  if (!err || err.category() != refused_atom::value || !err.context().match_elements<std::string>())
+    return std::nullopt;
+  return err.context().get_as<std::string>(0);
+}
 
 // The answer of an actor that peers reach to a message it does not take: an error to a request,
 // nothing to a plain send. (An error sent back to a plain send reaches the sender's error

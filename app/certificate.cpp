@@ -7,7 +7,6 @@
 #include <ctime>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <system_error>
 
 #include <fcntl.h>
@@ -21,6 +20,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "actors/outcome.hpp"
 
 namespace watercooler {
 
@@ -63,22 +64,22 @@ struct fd_guard {
 };
 
 // mkdir -p with mode 0700 for every directory it creates.
-std::optional<std::string> make_directories(const std::string& dir) {
+outcome<void> make_directories(const std::string& dir) {
   for (auto slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
     auto prefix = dir.substr(0, slash);
     if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
-      return system_error("create", prefix);
+      return outcome<void>::fail(system_error("create", prefix));
     if (slash == std::string::npos)
       break;
   }
   struct stat info {};
   if (::stat(dir.c_str(), &info) != 0)
-    return system_error("create", dir);
+    return outcome<void>::fail(system_error("create", dir));
   if (!S_ISDIR(info.st_mode)) {
     errno = ENOTDIR;
-    return system_error("create", dir);
+    return outcome<void>::fail(system_error("create", dir));
   }
-  return std::nullopt;
+  return outcome<void>::ok();
 }
 
 x509_ptr read_certificate(const std::string& path) {
@@ -147,15 +148,15 @@ x509_ptr make_certificate(EVP_PKEY* key) {
 
 // Writes a temporary file with `mode` from the start, then renames it over `path`, so a reader
 // sees the old file or the whole new one.
-std::optional<std::string> write_atomically(const std::string& path, mode_t mode,
-                                            const std::function<bool(FILE*)>& write) {
+outcome<void> write_atomically(const std::string& path, mode_t mode,
+                               const std::function<bool(FILE*)>& write) {
   std::string temporary = path + ".XXXXXX";
   int fd = ::mkstemp(temporary.data()); // O_EXCL, mode 0600
   if (fd < 0)
-    return system_error("create", temporary);
+    return outcome<void>::fail(system_error("create", temporary));
   auto fail = [&](std::string error) {
     ::unlink(temporary.c_str());
-    return std::optional<std::string>(std::move(error));
+    return outcome<void>::fail(std::move(error));
   };
   if (::fchmod(fd, mode) != 0) {
     auto error = system_error("change mode of", temporary);
@@ -176,7 +177,7 @@ std::optional<std::string> write_atomically(const std::string& path, mode_t mode
     return fail(system_error("write", temporary));
   if (std::rename(temporary.c_str(), path.c_str()) != 0)
     return fail(system_error("rename " + temporary + " to", path));
-  return std::nullopt;
+  return outcome<void>::ok();
 }
 
 } // namespace
@@ -184,8 +185,8 @@ std::optional<std::string> write_atomically(const std::string& path, mode_t mode
 std::variant<tls_files, std::string> ensure_self_signed_certificate(const std::string& state_dir) {
   if (state_dir.empty())
     return std::string("cannot use an empty state directory");
-  if (auto error = make_directories(state_dir))
-    return *error;
+  if (auto made = make_directories(state_dir); !made)
+    return made.error;
   std::string prefix = state_dir.back() == '/' ? state_dir : state_dir + "/";
   tls_files files{prefix + "cert.pem", prefix + "key.pem"};
 
@@ -212,11 +213,11 @@ std::variant<tls_files, std::string> ensure_self_signed_certificate(const std::s
   auto write_key = [&](FILE* file) {
     return PEM_write_PrivateKey(file, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
   };
-  if (auto error = write_atomically(files.key_path, 0600, write_key))
-    return *error;
+  if (auto written = write_atomically(files.key_path, 0600, write_key); !written)
+    return written.error;
   auto write_certificate = [&](FILE* file) { return PEM_write_X509(file, certificate.get()) == 1; };
-  if (auto error = write_atomically(files.certificate_path, 0644, write_certificate))
-    return *error;
+  if (auto written = write_atomically(files.certificate_path, 0644, write_certificate); !written)
+    return written.error;
   return files;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include <fcntl.h>
@@ -25,13 +26,15 @@ std::string random_cookie() {
 }
 
 // Written under a private name, then linked into place: a node starting at the same moment
-// finds either no file or a complete one, never a half-written one.
-outcome<std::string> create(const std::string& path) {
+// finds either no file or a complete one, never a half-written one. The new cookie; none if
+// another node made the file first (read theirs then).
+outcome<std::optional<std::string>> create(const std::string& path) {
+  using result = outcome<std::optional<std::string>>;
   std::random_device rd;
   auto draft = path + ".new." + std::to_string(::getpid()) + "." + std::to_string(rd());
   int fd = ::open(draft.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
   if (fd < 0)
-    return outcome<std::string>::fail("cannot create " + path + ": " + std::strerror(errno));
+    return result::fail("cannot create " + path + ": " + std::strerror(errno));
   auto cookie = random_cookie();
   bool written = ::write(fd, cookie.data(), cookie.size()) == static_cast<ssize_t>(cookie.size());
   written = ::close(fd) == 0 && written;
@@ -39,12 +42,12 @@ outcome<std::string> create(const std::string& path) {
   int link_errno = errno;
   ::unlink(draft.c_str());
   if (!written)
-    return outcome<std::string>::fail("cannot write " + path);
+    return result::fail("cannot write " + path);
   if (linked != 0 && link_errno == EEXIST)
-    return outcome<std::string>{}; // another node made it first: read theirs
+    return result::ok(std::nullopt);
   if (linked != 0)
-    return outcome<std::string>::fail("cannot create " + path + ": " + std::strerror(link_errno));
-  return outcome<std::string>::ok(cookie);
+    return result::fail("cannot create " + path + ": " + std::strerror(link_errno));
+  return result::ok(cookie);
 }
 
 } // namespace
@@ -68,8 +71,10 @@ outcome<std::string> load_cookie(const std::string& given, const char* home) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT) {
     auto created = create(path);
-    if (created || !created.error.empty())
-      return created;
+    if (!created)
+      return outcome<std::string>::fail(created.error);
+    if (*created)
+      return outcome<std::string>::ok(**created);
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   }
   if (fd < 0)

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "actors/wire/node_name.hpp"
+#include "actors/outcome.hpp"
 
 namespace watercooler {
 

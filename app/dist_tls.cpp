@@ -8,8 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <optional>
-#include <variant>
+#include <utility>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -82,14 +81,14 @@ public:
       ::close(fd_);
   }
   // Opens `path`; otherwise why not: "--dist-ca FILE: cannot read it: No such file...".
-  std::optional<std::string> open(const std::string& flag, const std::string& path) {
+  outcome<void> open(const std::string& flag, const std::string& path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
     if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode))
       errno = EISDIR;
     else if (fd_ >= 0)
-      return std::nullopt;
-    return flag + " " + path + ": cannot read it: " + std::strerror(errno);
+      return outcome<void>::ok();
+    return outcome<void>::fail(flag + " " + path + ": cannot read it: " + std::strerror(errno));
   }
   // A path that opens this very file as long as the process lives, even if it is replaced or
   // removed meanwhile.
@@ -171,36 +170,37 @@ int log_refusal(int ok, X509_STORE_CTX* ctx) {
 
 } // namespace
 
-std::variant<dist_tls_files, std::string> load_dist_tls(const dist_tls_files& files) {
+outcome<dist_tls_files> load_dist_tls(const dist_tls_files& files) {
+  using result = outcome<dist_tls_files>;
   held_file cert_file, key_file, ca_file;
-  if (auto error = cert_file.open("--dist-cert", files.certificate))
-    return *error;
-  if (auto error = key_file.open("--dist-key", files.key))
-    return *error;
-  if (auto error = ca_file.open("--dist-ca", files.ca))
-    return *error;
+  if (auto opened = cert_file.open("--dist-cert", files.certificate); !opened)
+    return result::fail(opened.error);
+  if (auto opened = key_file.open("--dist-key", files.key); !opened)
+    return result::fail(opened.error);
+  if (auto opened = ca_file.open("--dist-ca", files.ca); !opened)
+    return result::fail(opened.error);
   auto cert_bio = cert_file.bio();
   auto key_bio = key_file.bio();
   auto ca_bio = ca_file.bio();
   if (!cert_bio || !key_bio || !ca_bio)
-    return std::string("cannot read the --dist-tls files: /proc/self/fd is not available");
+    return result::fail("cannot read the --dist-tls files: /proc/self/fd is not available");
 
   auto chain = read_certificates(cert_bio.get());
   if (chain.empty())
-    return "--dist-cert " + files.certificate + " holds no PEM certificate";
+    return result::fail("--dist-cert " + files.certificate + " holds no PEM certificate");
   std::unique_ptr<EVP_PKEY, pkey_free> key{
     PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr)};
   ERR_clear_error();
   if (!key)
-    return "--dist-key " + files.key + " holds no unencrypted PEM private key";
+    return result::fail("--dist-key " + files.key + " holds no unencrypted PEM private key");
   if (X509_check_private_key(chain.front().get(), key.get()) != 1) {
     ERR_clear_error();
-    return "--dist-key " + files.key + " is not the private key of --dist-cert "
-           + files.certificate;
+    return result::fail("--dist-key " + files.key + " is not the private key of --dist-cert "
+                        + files.certificate);
   }
   auto authorities = read_certificates(ca_bio.get());
   if (authorities.empty())
-    return "--dist-ca " + files.ca + " holds no PEM certificate";
+    return result::fail("--dist-ca " + files.ca + " holds no PEM certificate");
 
   // Our own certificate must pass the check our peers will make, or no peer lets us in.
   std::unique_ptr<X509_STORE, store_free> store{X509_STORE_new()};
@@ -212,17 +212,17 @@ std::variant<dist_tls_files, std::string> load_dist_tls(const dist_tls_files& fi
   std::unique_ptr<X509_STORE_CTX, store_ctx_free> ctx{X509_STORE_CTX_new()};
   if (!ctx
       || X509_STORE_CTX_init(ctx.get(), store.get(), chain.front().get(), untrusted.get()) != 1)
-    return "cannot check --dist-cert " + files.certificate + " (out of memory)";
+    return result::fail("cannot check --dist-cert " + files.certificate + " (out of memory)");
   if (X509_verify_cert(ctx.get()) != 1) {
     auto why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
     ERR_clear_error();
-    return "--dist-cert " + files.certificate + " (" + subject_of(chain.front().get())
-           + ") does not verify against --dist-ca " + files.ca + ": " + why;
+    return result::fail("--dist-cert " + files.certificate + " (" + subject_of(chain.front().get())
+                        + ") does not verify against --dist-ca " + files.ca + ": " + why);
   }
   dist_tls_files held{cert_file.proc_path(), key_file.proc_path(), ca_file.proc_path()};
   for (auto* file : {&cert_file, &key_file, &ca_file})
     file->keep();
-  return held;
+  return result::ok(std::move(held));
 }
 
 void configure_dist_tls(caf::actor_system_config& cfg, const dist_tls_files& files) {

@@ -2,9 +2,10 @@
 #pragma once
 
 #include <string>
-#include <variant>
 
 #include <caf/fwd.hpp>
+
+#include "actors/outcome.hpp"
 
 namespace watercooler {
 
@@ -19,7 +20,7 @@ struct dist_tls_files {
 // certificate's, or a certificate the CA file does not vouch for. CAF reads the files again for
 // every connection and dies (an exception on its network thread) if that fails, so they are
 // checked before anything starts, and a file removed or replaced later changes nothing.
-std::variant<dist_tls_files, std::string> load_dist_tls(const dist_tls_files& files);
+outcome<dist_tls_files> load_dist_tls(const dist_tls_files& files);
 
 // Loads CAF's OpenSSL module with the files. With a certificate configured, CAF requires and
 // verifies a peer certificate on both ends of every connection it makes or accepts.

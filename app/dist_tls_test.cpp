@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <variant>
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -34,8 +33,7 @@ struct scratch_dir {
 // The usage error of load_dist_tls, or "" if the files are fine.
 std::string error_of(const dist_tls_files& files) {
   auto loaded = load_dist_tls(files);
-  const auto* error = std::get_if<std::string>(&loaded);
-  return error != nullptr ? *error : "";
+  return loaded ? "" : loaded.error;
 }
 
 } // namespace

@@ -237,14 +237,14 @@ public:
       text_.remove_prefix(3);
   }
 
-  erlang_terms_result parse() {
-    erlang_terms_result result;
+  outcome<std::vector<erlang_term>> parse() {
+    std::vector<erlang_term> terms;
     while (true) {
       auto first = next_token();
       if (!first)
         return failure();
       if (first->type == token::kind::end)
-        return result;
+        return outcome<std::vector<erlang_term>>::ok(std::move(terms));
       auto term = parse_term(*first, 1);
       if (!term)
         return failure();
@@ -253,7 +253,7 @@ public:
         return failure();
       if (dot->type != token::kind::dot)
         return expected_dot(*dot);
-      result.terms.push_back(std::move(*term));
+      terms.push_back(std::move(*term));
     }
   }
 
@@ -627,7 +627,7 @@ private:
     }
   }
 
-  erlang_terms_result expected_dot(const token& found) {
+  outcome<std::vector<erlang_term>> expected_dot(const token& found) {
     if (found.type == token::kind::end)
       fail(found, "unexpected end of input, expected '.'");
     else if (found.is('.'))
@@ -637,20 +637,18 @@ private:
     return failure();
   }
 
-  std::nullopt_t fail(const token& at, std::string message) {
-    error_ = erlang_syntax_error{at.line, at.column, std::move(message)};
+  std::nullopt_t fail(const token& at, const std::string& message) {
+    error_ = std::to_string(at.line) + ":" + std::to_string(at.column) + ": " + message;
     return std::nullopt;
   }
 
-  bool lex_error(const token& at, std::string message) {
-    fail(at, std::move(message));
+  bool lex_error(const token& at, const std::string& message) {
+    fail(at, message);
     return false;
   }
 
-  erlang_terms_result failure() {
-    erlang_terms_result result;
-    result.error = std::move(error_);
-    return result;
+  outcome<std::vector<erlang_term>> failure() {
+    return outcome<std::vector<erlang_term>>::fail(std::move(error_));
   }
 
   std::string_view text_;
@@ -659,12 +657,12 @@ private:
   int column_ = 1;
   int end_line_ = 1; // just after the last token read
   int end_column_ = 1;
-  std::optional<erlang_syntax_error> error_;
+  std::string error_; // "line:column: message" of the first problem
 };
 
 } // namespace
 
-erlang_terms_result parse_erlang_terms(std::string_view text) {
+outcome<std::vector<erlang_term>> parse_erlang_terms(std::string_view text) {
   return term_parser(text).parse();
 }
 

@@ -2,10 +2,11 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "actors/outcome.hpp"
 
 namespace watercooler {
 
@@ -32,31 +33,16 @@ struct erlang_term {
   }
 };
 
-// The first problem found; `message` says what was expected and what was found.
-struct erlang_syntax_error {
-  int line = 0;
-  int column = 0;
-  std::string message;
-};
-
-// Either every term of the text, or the first error (then `terms` is empty).
-struct erlang_terms_result {
-  std::vector<erlang_term> terms;
-  std::optional<erlang_syntax_error> error;
-
-  explicit operator bool() const {
-    return !error;
-  }
-};
-
 // Parses a sequence of terms, each ended by '.' and whitespace, '%' or end of input.
 // Supported: atoms (plain and quoted), strings (adjacent ones concatenate), integers (sign,
 // `1_000`, `16#ff`, 64-bit), floats, lists and tuples. Not supported, reported as errors:
 // improper lists `[H|T]`, binaries, maps, characters `$a`, pids, funs, unquoted reserved words
 // such as `end`. A leading UTF-8 byte order mark is skipped. Strings and quoted atoms must be
 // UTF-8 without NUL bytes; elsewhere only ASCII is allowed, and no control bytes but whitespace.
-// Comments may hold any byte.
-erlang_terms_result parse_erlang_terms(std::string_view text);
+// Comments may hold any byte. Either every term of the text, or the first problem found, as
+// "line:column: message" (1-based, in bytes) where the message says what was expected and what
+// was found.
+outcome<std::vector<erlang_term>> parse_erlang_terms(std::string_view text);
 
 // Erlang syntax for `term` in the compact form of `io:format("~w")`: `[a,{'b c',1},"s"]`.
 std::string to_string(const erlang_term& term);

@@ -19,10 +19,9 @@ const std::string& tutorial_config = tutorial_sys_config();
 std::string reread(std::string_view text) {
   const auto result = parse_erlang_terms(text);
   if (!result)
-    return "error " + std::to_string(result.error->line) + ":"
-           + std::to_string(result.error->column) + ": " + result.error->message;
+    return "error " + result.error;
   std::string out;
-  for (const auto& term : result.terms)
+  for (const auto& term : *result)
     out += (out.empty() ? "" : " ") + to_string(term);
   return out;
 }
@@ -32,15 +31,14 @@ std::string error_of(std::string_view text) {
   const auto result = parse_erlang_terms(text);
   if (result)
     return "no error, parsed: " + reread(text);
-  return std::to_string(result.error->line) + ":" + std::to_string(result.error->column) + ": "
-         + result.error->message;
+  return result.error;
 }
 
 erlang_term only_term(std::string_view text) {
   auto result = parse_erlang_terms(text);
   REQUIRE_MESSAGE(result, reread(text));
-  REQUIRE(result.terms.size() == 1);
-  return result.terms.front();
+  REQUIRE(result->size() == 1);
+  return result->front();
 }
 
 std::string repeat(std::string_view text, int times) {
@@ -209,8 +207,8 @@ TEST_CASE("a text is a sequence of terms, each ended by a dot") {
     CHECK(reread("[a].") == "[a]");
   }
   SUBCASE("no terms at all") {
-    CHECK(parse_erlang_terms("").terms.empty());
-    CHECK(parse_erlang_terms("").error == std::nullopt);
+    CHECK(parse_erlang_terms("")->empty());
+    CHECK(parse_erlang_terms("").error.empty());
     CHECK(reread("  \n\t\n") == "");
     CHECK(reread("%% only a comment\n% and another") == "");
   }

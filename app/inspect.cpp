@@ -109,11 +109,11 @@ int run_inspect(const options& opts) {
   std::optional<dist_tls_files> dist_files;
   if (opts.dist_tls) {
     auto loaded = load_dist_tls({opts.dist_cert, opts.dist_key, opts.dist_ca});
-    if (auto* error = std::get_if<std::string>(&loaded)) {
-      log_line(*error);
+    if (!loaded) {
+      log_line(loaded.error);
       return 2;
     }
-    dist_files = std::get<dist_tls_files>(loaded);
+    dist_files = *loaded;
   }
   // --watch runs until Ctrl-C (or SIGTERM), taken by sigtimedwait below in every thread's stead.
   std::optional<sigset_t> stop_signals;

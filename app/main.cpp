@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "actors/log.hpp"
@@ -17,11 +16,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed =
     watercooler::parse_options(args, [](const char* v) -> const char* { return std::getenv(v); });
-  if (auto* error = std::get_if<watercooler::usage_error>(&parsed)) {
-    watercooler::log_line(error->text);
+  if (!parsed) {
+    watercooler::log_line(parsed.error);
     return 2;
   }
-  const auto& opts = std::get<watercooler::options>(parsed);
+  const auto& opts = *parsed;
   if (opts.help) {
     std::cout << watercooler::help_text(watercooler::default_state_dir(),
                                         watercooler::default_max_connections());

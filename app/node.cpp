@@ -11,7 +11,9 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
+#include <variant>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -25,6 +27,7 @@
 #include "actors/room.hpp"
 #include "actors/wire/node_name.hpp"
 #include "app/actor_system_setup.hpp"
+#include "app/certificate.hpp"
 #include "app/dist_tls.hpp"
 #include "app/node_settings.hpp"
 #include "app/node_web.hpp"
@@ -32,6 +35,13 @@
 namespace watercooler {
 
 namespace {
+
+// The node ends before it serves: says why, and gives the exit code.
+int give_up(const std::string& why, int code) {
+  if (!why.empty())
+    log_line(why);
+  return code;
+}
 
 uint64_t new_incarnation() {
   std::random_device rd;
@@ -79,14 +89,16 @@ std::optional<std::vector<std::string>> wait_for_sync(caf::actor_system& system,
   }
 }
 
+// How joining the cluster ended when it did not fail.
+enum class joined { ready, stopped }; // stopped: a stop signal came while waiting
+
 // A named node joins its cluster: the gate on a distribution port, registered with the port
 // mapper, then the cluster and its dialer; as Erlang's kernel, it waits for the sys.config
 // nodes, at most sync_nodes_timeout (a stop signal still ends the wait: the timeout may be
 // infinity).
-std::optional<early_exit> start_cluster(caf::actor_system& system, const options& opts,
-                                        const node_settings& s, node_actors& actors,
-                                        std::shared_ptr<node_metrics> metrics,
-                                        const sigset_t& stop_signals) {
+outcome<joined> start_cluster(caf::actor_system& system, const options& opts,
+                              const node_settings& s, node_actors& actors,
+                              std::shared_ptr<node_metrics> metrics, const sigset_t& stop_signals) {
   const auto& host = s.name->host;
   // Peers and inspectors see the gate alone; it checks the cookie before the room.
   auto trusted = std::make_shared<trusted_nodes>();
@@ -94,8 +106,8 @@ std::optional<early_exit> start_cluster(caf::actor_system& system, const options
   auto published = opts.dist_tls ? caf::openssl::publish(actors.gate, 0, host.c_str(), true)
                                  : system.middleman().publish(actors.gate, 0, host.c_str(), true);
   if (!published)
-    return early_exit{"cannot open a distribution port on " + host + ": "
-                      + system.render(published.error())};
+    return outcome<joined>::fail("cannot open a distribution port on " + host + ": "
+                                 + system.render(published.error()));
   actors.dist_port = *published;
   port_mapper_config pm;
   pm.host = host;
@@ -105,7 +117,7 @@ std::optional<early_exit> start_cluster(caf::actor_system& system, const options
   actors.mapper = spawn_port_mapper(system, pm);
   auto registered = wait_registered(system, actors.mapper, std::chrono::seconds(10));
   if (!registered)
-    return early_exit{registered.error};
+    return outcome<joined>::fail(registered.error);
   cluster_config cc;
   cc.node = s.node;
   cc.cookie = s.cookie;
@@ -126,13 +138,13 @@ std::optional<early_exit> start_cluster(caf::actor_system& system, const options
             << opts.epmd_port << ")" << std::endl;
   auto missing = wait_for_sync(system, actors.cluster, stop_signals);
   if (!missing)
-    return early_exit{"", 0};
+    return outcome<joined>::ok(joined::stopped);
   if (missing->empty())
-    return std::nullopt;
+    return outcome<joined>::ok(joined::ready);
   std::string list;
   for (const auto& m : *missing)
     list += (list.empty() ? "" : ", ") + m;
-  return early_exit{"mandatory nodes did not appear within sync_nodes_timeout: " + list};
+  return outcome<joined>::fail("mandatory nodes did not appear within sync_nodes_timeout: " + list);
 }
 
 // Tells the room what --inspect shows of the node: its ports, version, other actors.
@@ -205,33 +217,40 @@ void stop(caf::actor_system& system, node_web& web, const caf::actor& room,
 
 int run_node(const options& opts) {
   const auto started_ms = now_us() / 1000;
-  auto read = read_settings(opts);
-  if (auto* exit = std::get_if<early_exit>(&read))
-    return fail(*exit);
-  const auto& settings = std::get<node_settings>(read);
+  auto settings = read_settings(opts);
+  if (!settings)
+    return give_up(settings.error, 2);
+  auto made = ensure_self_signed_certificate(settings->state_dir);
+  if (const auto* error = std::get_if<std::string>(&made))
+    return give_up(*error, 1);
+  const auto& https = std::get<tls_files>(made);
 
   // Signals are taken by sigwait; every thread started from here on inherits the mask.
   auto stop_signals = block_stop_signals();
   std::signal(SIGPIPE, SIG_IGN);
   caf::actor_system_config cfg;
-  configure_actor_system(cfg, settings.dist_tls);
-  if (settings.dist_tls)
+  configure_actor_system(cfg, settings->dist_tls);
+  if (settings->dist_tls)
     log_refused_certificates();
   caf::actor_system system{cfg};
   node_actors actors; // stopped before the actor system goes away
   auto metrics = std::make_shared<node_metrics>();
-  actors.room = system.spawn(room, settings.node, new_incarnation(), metrics,
+  actors.room = system.spawn(room, settings->node, new_incarnation(), metrics,
                              history_limits{opts.history, std::chrono::seconds(opts.history_age)});
   caf::anon_send(actors.room, heartbeat_atom::value, uint64_t{opts.heartbeat_seconds});
-  if (settings.name)
-    if (auto exit = start_cluster(system, opts, settings, actors, metrics, stop_signals))
-      return fail(*exit);
+  if (settings->name) {
+    auto cluster = start_cluster(system, opts, *settings, actors, metrics, stop_signals);
+    if (!cluster)
+      return give_up(cluster.error, 1);
+    if (*cluster == joined::stopped)
+      return 0;
+  }
 
   node_web web; // stopped before the actors
-  if (auto exit = start_web(system, opts, settings, actors.room, metrics, web))
-    return fail(*exit);
+  if (auto started = start_web(system, opts, *settings, https, actors.room, metrics, web); !started)
+    return give_up(started.error, 1);
   describe_node(system, opts, actors, started_ms);
-  std::cout << "watercooler: " << settings.node << " on http://" << opts.bind << ":" << opts.port
+  std::cout << "watercooler: " << settings->node << " on http://" << opts.bind << ":" << opts.port
             << " and https://" << opts.bind << ":" << opts.secure_port << std::endl;
 
   wait_for_stop(stop_signals);

@@ -1,52 +1,44 @@
-// Reads and checks a node's settings: sys.config, node name, cookie, --dist-tls files, certificate.
+// Reads and checks a node's settings: sys.config, node name, cookie, --dist-tls files.
 #include "app/node_settings.hpp"
 
 #include <cstdlib>
+#include <utility>
 
-#include "actors/log.hpp"
+#include "app/certificate.hpp"
 #include "app/cookie.hpp"
 
 namespace watercooler {
 
-int fail(const early_exit& exit) {
-  if (!exit.why.empty())
-    log_line(exit.why);
-  return exit.code;
-}
-
-std::variant<node_settings, early_exit> read_settings(const options& opts) {
+outcome<node_settings> read_settings(const options& opts) {
+  using result = outcome<node_settings>;
   node_settings s;
   if (!opts.config_path.empty()) {
     auto loaded = load_sys_config(opts.config_path);
     if (!loaded)
-      return early_exit{*loaded.error, 2};
-    s.config = loaded.config;
+      return result::fail(loaded.error);
+    s.config = *loaded;
   }
   if (!opts.name.empty()) {
     auto parsed = parse_node_name(opts.name);
     if (!parsed)
-      return early_exit{parsed.error, 2};
+      return result::fail(parsed.error);
     s.name = *parsed;
   }
   s.node = s.name ? s.name->to_string() : std::string("nonode@nohost");
   if (s.name) {
     auto loaded = load_cookie(opts.cookie, std::getenv("HOME"));
     if (!loaded)
-      return early_exit{loaded.error, 2};
+      return result::fail(loaded.error);
     s.cookie = *loaded;
   }
   if (opts.dist_tls) {
     auto loaded = load_dist_tls({opts.dist_cert, opts.dist_key, opts.dist_ca});
-    if (auto* error = std::get_if<std::string>(&loaded))
-      return early_exit{*error, 2};
-    s.dist_tls = std::get<dist_tls_files>(loaded);
+    if (!loaded)
+      return result::fail(loaded.error);
+    s.dist_tls = *loaded;
   }
   s.state_dir = opts.state_dir.empty() ? default_state_dir() : opts.state_dir;
-  auto tls = ensure_self_signed_certificate(s.state_dir);
-  if (auto* error = std::get_if<std::string>(&tls))
-    return early_exit{*error, 1};
-  s.https = std::get<tls_files>(tls);
-  return s;
+  return result::ok(std::move(s));
 }
 
 } // namespace watercooler

@@ -4,25 +4,14 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 
+#include "actors/outcome.hpp"
 #include "actors/wire/node_name.hpp"
-#include "app/certificate.hpp"
 #include "app/dist_tls.hpp"
 #include "app/options.hpp"
 #include "app/sys_config.hpp"
 
 namespace watercooler {
-
-// Why the node ends before it serves: the line for stderr (none after a stop signal) and the
-// exit code.
-struct early_exit {
-  std::string why;
-  int code = 1;
-};
-
-// Logs `exit.why` (if any) and returns its code.
-int fail(const early_exit& exit);
 
 struct node_settings {
   sys_config config;
@@ -30,12 +19,11 @@ struct node_settings {
   std::string node;
   std::string cookie; // a node alone needs none, as in Erlang
   std::optional<dist_tls_files> dist_tls;
-  std::string state_dir;
-  tls_files https;
+  std::string state_dir; // where the HTTPS certificate is kept
 };
 
-// The settings, or why not: mistakes in the configuration are usage errors (2); a certificate
-// that cannot be made is not (1).
-std::variant<node_settings, early_exit> read_settings(const options& opts);
+// The settings, or the mistake in them (a usage error: exit code 2). The certificate in
+// `state_dir` is made by the caller: failing that is no usage error.
+outcome<node_settings> read_settings(const options& opts);
 
 } // namespace watercooler

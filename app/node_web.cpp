@@ -14,9 +14,9 @@ constexpr size_t request_threads = 8;
 
 } // namespace
 
-std::optional<early_exit> start_web(caf::actor_system& system, const options& opts,
-                                    const node_settings& s, const caf::actor& room,
-                                    std::shared_ptr<node_metrics> metrics, node_web& web) {
+outcome<void> start_web(caf::actor_system& system, const options& opts, const node_settings& s,
+                        const tls_files& https_files, const caf::actor& room,
+                        std::shared_ptr<node_metrics> metrics, node_web& web) {
   auto context = std::make_shared<web_context>();
   context->system = &system;
   context->room = room;
@@ -28,8 +28,9 @@ std::optional<early_exit> start_web(caf::actor_system& system, const options& op
   context->metrics = metrics;
   context->poller = std::make_shared<stream_poller>();
   context->limits = {opts.stream_queue, opts.stream_queue_bytes};
+  // The front's and the poller's own calls say why not through a string (web/).
   if (std::string why; !context->poller->ok(why))
-    return early_exit{why};
+    return outcome<void>::fail(why);
   context->home_page_html = render_page("home_page.html", s.node);
   context->not_found_html = render_page("not_found_page.html", s.node);
 
@@ -48,14 +49,14 @@ std::optional<early_exit> start_web(caf::actor_system& system, const options& op
   web.front = std::make_unique<http_front>(web.routes, settings, metrics);
   web.front->set_refusal_logger(logger);
   std::string error;
-  auto https = server_tls(s.https.certificate_path, s.https.key_path, error);
+  auto https = server_tls(https_files.certificate_path, https_files.key_path, error);
   if (!https)
-    return early_exit{error + " (in " + s.state_dir + ")"};
+    return outcome<void>::fail(error + " (in " + s.state_dir + ")");
   if (web.front->listen(opts.bind, opts.port, nullptr, error) == 0
       || web.front->listen(opts.bind, opts.secure_port, https, error) == 0
       || !web.front->start(error))
-    return early_exit{error};
-  return std::nullopt;
+    return outcome<void>::fail(error);
+  return outcome<void>::ok();
 }
 
 } // namespace watercooler

@@ -2,12 +2,13 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 #include "actors/metrics.hpp"
+#include "actors/outcome.hpp"
+#include "app/certificate.hpp"
 #include "app/node_settings.hpp"
 #include "web/http/front.hpp"
 #include "web/http/router.hpp"
@@ -20,9 +21,10 @@ struct node_web {
   std::unique_ptr<http_front> front;
 };
 
-// The front listening on HTTP and HTTPS, its workers answering through the room.
-std::optional<early_exit> start_web(caf::actor_system& system, const options& opts,
-                                    const node_settings& s, const caf::actor& room,
-                                    std::shared_ptr<node_metrics> metrics, node_web& web);
+// The front listening on HTTP and HTTPS (with the certificate `https`), its workers answering
+// through the room; or why it cannot serve.
+outcome<void> start_web(caf::actor_system& system, const options& opts, const node_settings& s,
+                        const tls_files& https, const caf::actor& room,
+                        std::shared_ptr<node_metrics> metrics, node_web& web);
 
 } // namespace watercooler

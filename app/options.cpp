@@ -1,4 +1,4 @@
-// Parsing of argv and the environment into options; every mistake becomes a usage_error.
+// Parsing of argv and the environment into options; every mistake becomes a usage error.
 #include "app/options.hpp"
 
 #include <algorithm>
@@ -80,26 +80,31 @@ const number_flag number_flags[] = {
    [](options& o, uint64_t n) { o.publish_burst = static_cast<unsigned>(n); }},
 };
 
+// A mistake on the command line or in the environment, which main() reports with exit code 2.
+outcome<options> usage_error(std::string why) {
+  return outcome<options>::fail(std::move(why));
+}
+
 } // namespace
 
-std::variant<options, usage_error> parse_options(const std::vector<std::string>& args,
-                                                 env_lookup env) {
+outcome<options> parse_options(const std::vector<std::string>& args, env_lookup env) {
   options opts;
-  auto port_from_env = [&](const char* variable, uint16_t& out) -> std::optional<usage_error> {
+  auto port_from_env = [&](const char* variable, uint16_t& out) -> outcome<void> {
     const char* value = env(variable);
     if (value == nullptr || *value == '\0')
-      return std::nullopt;
+      return outcome<void>::ok();
     auto port = parse_port(value);
     if (!port)
-      return usage_error{std::string(variable) + "=" + value + " is not a port number (0-65535)"};
+      return outcome<void>::fail(std::string(variable) + "=" + value
+                                 + " is not a port number (0-65535)");
     out = *port;
-    return std::nullopt;
+    return outcome<void>::ok();
   };
   for (auto [variable, out] : {std::pair<const char*, uint16_t*>{"PORT", &opts.port},
                                {"SECURE_PORT", &opts.secure_port},
                                {"ERL_EPMD_PORT", &opts.epmd_port}})
-    if (auto error = port_from_env(variable, *out))
-      return *error;
+    if (auto read = port_from_env(variable, *out); !read)
+      return usage_error(read.error);
 
   for (size_t i = 0; i < args.size(); ++i) {
     const auto& arg = args[i];
@@ -116,7 +121,7 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
         return args[++i];
       return std::nullopt;
     };
-    auto missing = [&] { return usage_error{"option " + flag + " needs a value"}; };
+    auto missing = [&] { return usage_error("option " + flag + " needs a value"); };
     auto number = std::find_if(std::begin(number_flags), std::end(number_flags),
                                [&](const number_flag& f) { return flag == f.flag; });
     if (number != std::end(number_flags)) {
@@ -125,9 +130,9 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
         return missing();
       auto n = parse_unsigned(*v, number->max);
       if (!n || *n < number->min)
-        return usage_error{flag + " " + *v + " is not " + number->what + " ("
+        return usage_error(flag + " " + *v + " is not " + number->what + " ("
                            + std::to_string(number->min) + " to " + std::to_string(number->max)
-                           + ")"};
+                           + ")");
       number->set(opts, *n);
       continue;
     }
@@ -152,7 +157,7 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
       if (v) {
         auto seconds = parse_unsigned(*v, 3600);
         if (!seconds || *seconds == 0)
-          return usage_error{"--watch " + *v + " is not a number of seconds (1-3600)"};
+          return usage_error("--watch " + *v + " is not a number of seconds (1-3600)");
         opts.watch_seconds = static_cast<unsigned>(*seconds);
       }
     } else if (flag == "--cookie") {
@@ -188,9 +193,9 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
         return missing();
       auto path = erl_config_path(*v);
       if (!path)
-        return usage_error{"--erl \"" + *v + "\" has no -config FILE (the only flag understood)"};
+        return usage_error("--erl \"" + *v + "\" has no -config FILE (the only flag understood)");
       if (path->empty())
-        return usage_error{"--erl \"" + *v + "\": -config needs a file name"};
+        return usage_error("--erl \"" + *v + "\": -config needs a file name");
       opts.config_path = *path;
     } else if (flag == "--port" || flag == "--secure-port") {
       auto v = value();
@@ -198,7 +203,7 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
         return missing();
       auto port = parse_port(*v);
       if (!port)
-        return usage_error{flag + " " + *v + " is not a port number (0-65535)"};
+        return usage_error(flag + " " + *v + " is not a port number (0-65535)");
       (flag == "--port" ? opts.port : opts.secure_port) = *port;
     } else if (flag == "--bind") {
       auto v = value();
@@ -211,23 +216,23 @@ std::variant<options, usage_error> parse_options(const std::vector<std::string>&
         return missing();
       opts.state_dir = *v;
     } else {
-      return usage_error{"unknown option " + arg + " (see --help)"};
+      return usage_error("unknown option " + arg + " (see --help)");
     }
   }
   if ((opts.json || opts.only || opts.watch_seconds > 0) && opts.inspect.empty())
-    return usage_error{"--json, --only and --watch go with --inspect NODE"};
+    return usage_error("--json, --only and --watch go with --inspect NODE");
   if (opts.json && opts.watch_seconds > 0)
-    return usage_error{"--watch shows a table; it does not combine with --json"};
+    return usage_error("--watch shows a table; it does not combine with --json");
   bool any_file = !opts.dist_cert.empty() || !opts.dist_key.empty() || !opts.dist_ca.empty();
   if (any_file && !opts.dist_tls)
-    return usage_error{"--dist-cert, --dist-key and --dist-ca go with --dist-tls"};
+    return usage_error("--dist-cert, --dist-key and --dist-ca go with --dist-tls");
   if (opts.dist_tls) {
     if (opts.dist_cert.empty() || opts.dist_key.empty() || opts.dist_ca.empty())
-      return usage_error{"--dist-tls needs --dist-cert FILE, --dist-key FILE and --dist-ca FILE"};
+      return usage_error("--dist-tls needs --dist-cert FILE, --dist-key FILE and --dist-ca FILE");
     if (opts.name.empty() && opts.inspect.empty())
-      return usage_error{"--dist-tls goes with --name or --inspect: a lone node has no peers"};
+      return usage_error("--dist-tls goes with --name or --inspect: a lone node has no peers");
   }
-  return opts;
+  return outcome<options>::ok(std::move(opts));
 }
 
 namespace {

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "actors/outcome.hpp"
 #include "actors/room.hpp"
 #include "web/http/h2_session.hpp"
 #include "web/http/limits.hpp"
@@ -55,16 +55,11 @@ struct options {
   bool version = false;
 };
 
-// What went wrong, for "watercooler: <text>" and exit code 2.
-struct usage_error {
-  std::string text;
-};
-
 // `env` looks up an environment variable (nullptr when unset); tests pass their own.
 using env_lookup = const char* (*)(const char*);
 
-std::variant<options, usage_error> parse_options(const std::vector<std::string>& args,
-                                                 env_lookup env);
+// The options, or the usage error: what went wrong, for "watercooler: <text>" and exit code 2.
+outcome<options> parse_options(const std::vector<std::string>& args, env_lookup env);
 
 // `default_connections`: what --max-connections is when not given on this machine.
 std::string help_text(const std::string& default_state_dir, std::size_t default_connections);

@@ -28,26 +28,29 @@ class config_reader {
 public:
   explicit config_reader(std::string_view file_name) : file_name_(file_name) {}
 
-  sys_config_result read(std::string_view text) {
+  outcome<sys_config> read(std::string_view text) {
     if (!read_terms(text))
-      return {sys_config{}, std::move(error_)};
-    return {std::move(config_), std::nullopt};
+      return outcome<sys_config>::fail(std::move(error_));
+    return outcome<sys_config>::ok(std::move(config_));
   }
 
 private:
   bool read_terms(std::string_view text) {
     const std::string shape = "a list of {Application, Settings} tuples";
     const auto parsed = parse_erlang_terms(text);
-    if (!parsed)
-      return fail(parsed.error->line, parsed.error->column, parsed.error->message);
-    if (parsed.terms.empty())
+    if (!parsed) {
+      error_ = file_name_ + ":" + parsed.error; // the parser's "line:column: message"
+      return false;
+    }
+    const auto& terms = *parsed;
+    if (terms.empty())
       return fail(1, 1, "unexpected end of input, expected " + shape);
-    const erlang_term& top = parsed.terms.front();
+    const erlang_term& top = terms.front();
     if (top.type != term_kind::list)
       return fail(top, "the configuration must be " + shape + " but found " + describe(top));
-    if (parsed.terms.size() > 1)
-      return fail(parsed.terms[1], "expected end of input after the configuration list but found "
-                                     + describe(parsed.terms[1]));
+    if (terms.size() > 1)
+      return fail(terms[1], "expected end of input after the configuration list but found "
+                              + describe(terms[1]));
     std::vector<std::string> applications;
     for (const auto& entry : top.elements) {
       if (entry.type == term_kind::string)
@@ -139,7 +142,7 @@ private:
 
   std::string file_name_;
   sys_config config_;
-  std::optional<std::string> error_;
+  std::string error_; // the first one; reading stops there
 };
 
 bool ends_with(std::string_view text, std::string_view suffix) {
@@ -168,14 +171,14 @@ struct file_closer {
 
 } // namespace
 
-sys_config_result parse_sys_config(std::string_view text, std::string_view file_name) {
+outcome<sys_config> parse_sys_config(std::string_view text, std::string_view file_name) {
   return config_reader(file_name).read(text);
 }
 
-sys_config_result load_sys_config(const std::string& path) {
+outcome<sys_config> load_sys_config(const std::string& path) {
   const std::string file_name = ends_with(path, ".config") ? path : path + ".config";
   auto cannot_read = [&](int error_number) {
-    return sys_config_result{{}, file_name + ": cannot read: " + std::strerror(error_number)};
+    return outcome<sys_config>::fail(file_name + ": cannot read: " + std::strerror(error_number));
   };
   std::unique_ptr<std::FILE, file_closer> file(std::fopen(file_name.c_str(), "rb"));
   if (!file)

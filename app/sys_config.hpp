@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/outcome.hpp"
+
 namespace watercooler {
 
 // The kernel settings watercooler honours; every other setting is checked for shape, then ignored.
@@ -16,25 +18,16 @@ struct sys_config {
   std::chrono::milliseconds sync_nodes_timeout{0}; // Erlang's default; `infinity` is max()
 };
 
-// Either the configuration or one error such as "sys.config:3:5: expected '.'".
-struct sys_config_result {
-  sys_config config;
-  std::optional<std::string> error;
-
-  explicit operator bool() const {
-    return !error;
-  }
-};
-
 // `text` must hold one list of {Application, [{Key, Value}]} tuples, ended by '.', with atoms
-// for names, no duplicate applications or keys, and name@host atoms for node names. Errors
-// start with "`file_name`:line:column: ".
-sys_config_result parse_sys_config(std::string_view text, std::string_view file_name);
+// for names, no duplicate applications or keys, and name@host atoms for node names. Either the
+// configuration or the first error, which starts with "`file_name`:line:column: ", such as
+// "sys.config:3:5: expected '.'".
+outcome<sys_config> parse_sys_config(std::string_view text, std::string_view file_name);
 
 // Reads and parses `path`, appending ".config" unless it already ends so, as Erlang does
 // (`-config sys` reads sys.config). An unreadable file gives
 // "sys.config: cannot read: No such file or directory".
-sys_config_result load_sys_config(const std::string& path);
+outcome<sys_config> load_sys_config(const std::string& path);
 
 // FILE from an `--erl` argument string such as "-config sys.config" or "-config sys -other flags".
 // nullopt: there is no -config flag. An empty string: -config is not followed by a file name

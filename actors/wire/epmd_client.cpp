@@ -83,20 +83,16 @@ void reset_and_close(int fd) {
 
 } // namespace
 
-int connect_epmd(const std::string& host, uint16_t port, steady::time_point deadline,
-                 std::string& why) {
+outcome<int> connect_epmd(const std::string& host, uint16_t port, steady::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (auto rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-      rc != 0) {
-    why = ::gai_strerror(rc);
-    return -1;
-  }
+  if (auto rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return outcome<int>::fail(::gai_strerror(rc));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addrs{found, ::freeaddrinfo};
-  why = "no address";
+  std::string why = "no address"; // of the last address tried
   for (auto* ai = addrs.get(); ai != nullptr; ai = ai->ai_next) {
     socket_guard sock{
       ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)};
@@ -125,9 +121,9 @@ int connect_epmd(const std::string& host, uint16_t port, steady::time_point dead
       why = errno_text(ECONNREFUSED);
       continue;
     }
-    return sock.release();
+    return outcome<int>::ok(sock.release());
   }
-  return -1;
+  return outcome<int>::fail(why);
 }
 
 namespace {
@@ -142,10 +138,10 @@ outcome<T> exchange(const std::string& host, uint16_t port, const std::string& r
     return outcome<T>::fail("no answer from the port mapper at " + at + " within "
                             + std::to_string(timeout.count()) + " ms");
   };
-  std::string why;
-  socket_guard sock{connect_epmd(host, port, deadline, why)};
-  if (sock.get() < 0)
-    return outcome<T>::fail("no port mapper at " + at + " (" + why + ")");
+  auto connected = connect_epmd(host, port, deadline);
+  if (!connected)
+    return outcome<T>::fail("no port mapper at " + at + " (" + connected.error + ")");
+  socket_guard sock{*connected};
   for (size_t sent = 0; sent < request.size();) {
     auto n = ::send(sock.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -198,8 +194,8 @@ outcome<T> exchange(const std::string& host, uint16_t port, const std::string& r
 
 outcome<uint16_t> epmd_port_please(const std::string& host, uint16_t epmd_port,
                                    const std::string& alive, std::chrono::milliseconds timeout) {
-  if (auto problem = check_alive_name(alive); !problem.empty())
-    return outcome<uint16_t>::fail(problem);
+  if (auto checked = check_alive_name(alive); !checked)
+    return outcome<uint16_t>::fail(checked.error);
   auto at = host + ":" + std::to_string(epmd_port);
   auto r = exchange<epmd::port2_resp>(host, epmd_port, epmd::encode(epmd::port_please2_req{alive}),
                                       timeout, false, epmd::decode_port2_resp);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/outcome.hpp"
 #include "actors/wire/epmd.hpp"
 #include "actors/wire/node_name.hpp"
 
@@ -20,10 +21,11 @@ outcome<uint16_t> epmd_port_please(const std::string& host, uint16_t epmd_port,
 outcome<std::vector<std::pair<std::string, uint16_t>>>
 epmd_names(const std::string& host, uint16_t epmd_port, std::chrono::milliseconds timeout);
 
-// A connected non-blocking TCP socket to the port mapper at host:port by `deadline`, or -1 and
-// `why` not. Never connected to itself: a loopback connect to a free port can pick that very
-// port as its source (TCP simultaneous open), and such a socket is reset instead.
-int connect_epmd(const std::string& host, uint16_t port,
-                 std::chrono::steady_clock::time_point deadline, std::string& why);
+// A connected non-blocking TCP socket to the port mapper at host:port by `deadline` (the
+// caller closes it), or why not. Never connected to itself: a loopback connect to a free port
+// can pick that very port as its source (TCP simultaneous open), and such a socket is reset
+// instead.
+outcome<int> connect_epmd(const std::string& host, uint16_t port,
+                          std::chrono::steady_clock::time_point deadline);
 
 } // namespace watercooler

@@ -2,6 +2,7 @@
 #include "actors/wire/node_name.hpp"
 
 #include <cstdio>
+#include <utility>
 
 namespace watercooler {
 
@@ -28,29 +29,34 @@ std::string describe(char c) {
   return buf;
 }
 
-// Empty if fine, else the problem with the part before '@'.
-std::string alive_problem(std::string_view alive) {
+// Whether the part before '@' is fine, else its problem.
+outcome<void> check_alive(std::string_view alive) {
+  using result = outcome<void>;
   if (alive.empty())
-    return "the name before '@' is empty";
+    return result::fail("the name before '@' is empty");
   if (alive.size() > max_alive_length)
-    return "the name before '@' is longer than " + std::to_string(max_alive_length) + " characters";
+    return result::fail("the name before '@' is longer than " + std::to_string(max_alive_length)
+                        + " characters");
   for (char c : alive)
     if (!is_alive_char(c))
-      return "the name before '@' may only contain letters, digits, '_' and '-', not "
-             + describe(c);
-  return {};
+      return result::fail("the name before '@' may only contain letters, digits, '_' and '-', not "
+                          + describe(c));
+  return result::ok();
 }
 
-std::string host_problem(std::string_view host) {
+outcome<void> check_host(std::string_view host) {
+  using result = outcome<void>;
   if (host.empty())
-    return "the host after '@' is empty";
+    return result::fail("the host after '@' is empty");
   if (host.size() > max_host_length)
-    return "the host after '@' is longer than " + std::to_string(max_host_length) + " characters";
+    return result::fail("the host after '@' is longer than " + std::to_string(max_host_length)
+                        + " characters");
   for (char c : host)
     if (!is_host_char(c))
-      return "the host after '@' may only contain letters, digits, '-', '.' and ':', not "
-             + describe(c);
-  return {};
+      return result::fail(
+        "the host after '@' may only contain letters, digits, '-', '.' and ':', not "
+        + describe(c));
+  return result::ok();
 }
 
 } // namespace
@@ -67,15 +73,16 @@ bool operator!=(const node_name& x, const node_name& y) {
   return !(x == y);
 }
 
-std::string check_alive_name(std::string_view alive) {
-  auto problem = alive_problem(alive);
-  if (problem.empty())
-    return {};
+outcome<void> check_alive_name(std::string_view alive) {
+  auto checked = check_alive(alive);
+  if (checked)
+    return checked;
   // Reuse the node-name wording without the "before '@'" that only fits a full name.
+  auto problem = std::move(checked.error);
   auto pos = problem.find(" before '@'");
   if (pos != std::string::npos)
     problem.erase(pos, 11);
-  return "node name '" + std::string{alive} + "': " + problem;
+  return outcome<void>::fail("node name '" + std::string{alive} + "': " + problem);
 }
 
 outcome<node_name> parse_node_name(std::string_view text) {
@@ -87,10 +94,10 @@ outcome<node_name> parse_node_name(std::string_view text) {
     return outcome<node_name>::fail(quoted + " must look like name@host, with exactly one '@'");
   auto alive = text.substr(0, at);
   auto host = text.substr(at + 1);
-  if (auto problem = alive_problem(alive); !problem.empty())
-    return outcome<node_name>::fail(quoted + ": " + problem);
-  if (auto problem = host_problem(host); !problem.empty())
-    return outcome<node_name>::fail(quoted + ": " + problem);
+  if (auto checked = check_alive(alive); !checked)
+    return outcome<node_name>::fail(quoted + ": " + checked.error);
+  if (auto checked = check_host(host); !checked)
+    return outcome<node_name>::fail(quoted + ": " + checked.error);
   return outcome<node_name>::ok(node_name{std::string{alive}, std::string{host}});
 }
 

@@ -71,8 +71,8 @@ TEST_CASE("node name rejects malformed names with a clear text") {
 }
 
 TEST_CASE("node name checks a bare alive name for the port mapper") {
-  CHECK(watercooler::check_alive_name("node1").empty());
-  CHECK(watercooler::check_alive_name("") == "node name '': the name is empty");
-  CHECK(watercooler::check_alive_name("a b")
+  CHECK(watercooler::check_alive_name("node1"));
+  CHECK(watercooler::check_alive_name("").error == "node name '': the name is empty");
+  CHECK(watercooler::check_alive_name("a b").error
         == "node name 'a b': the name may only contain letters, digits, '_' and '-', not a space");
 }
