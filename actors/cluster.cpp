@@ -156,9 +156,9 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
         return; // a link replaced meanwhile
       adopt(self, name, address, peer_gate, peers, true);
     },
-    // PEER <name> <address> <gate>: a node dialled our gate and passed the handshake. Answers
-    // with our other peers.
-    [=](peer_atom, const std::string& name, const std::string& address,
+    // GREETED <name> <address> <gate>: a node dialled our gate and passed the handshake.
+    // Answers with our other peers.
+    [=](greeted_atom, const std::string& name, const std::string& address,
         const caf::actor& peer_gate) -> std::vector<std::string> {
       auto& s = self->state;
       auto others = s.connected_names();
@@ -191,17 +191,17 @@ caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room
       s.last_ping = now;
       for (const auto& [name, link] : s.links)
         if (link.up)
-          self->send(link.link, tick_atom::value);
+          self->send(link.link, measure_atom::value);
     },
-    // INSPECT: for --inspect's list of actors: the cluster and each link.
-    [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
+    // ACTORS: for --inspect's list of actors: the cluster and each link.
+    [=](actors_atom) -> caf::result<std::vector<actor_report>> {
+      using reports = std::vector<actor_report>;
       if (!from_this_node(self))
         return caf::sec::unexpected_message;
-      inspect_fan_in<std::vector<actor_report>> fan_in{
-        self, {{"cluster", "event-based", self->mailbox().size()}}};
+      inspect_fan_in<reports> fan_in{self, {{"cluster", "event-based", self->mailbox().size()}}};
       for (const auto& [node, link] : self->state.links)
-        fan_in.ask<actor_report>(link.link, [](std::vector<actor_report>& reports, actor_report r) {
-          reports.push_back(std::move(r));
+        fan_in.ask<reports>(link.link, actors_atom::value, [](reports& all, reports more) {
+          all.insert(all.end(), more.begin(), more.end());
         });
       return fan_in.answer();
     },

@@ -114,7 +114,9 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       auto promise =
         self->make_response_promise<bool, std::string, std::string, std::vector<std::string>>();
       auto address = name->host + ":" + std::to_string(dist_port);
-      self->request(s.cluster, std::chrono::seconds(5), peer_atom::value, from, address, their_gate)
+      self
+        ->request(s.cluster, std::chrono::seconds(5), greeted_atom::value, from, address,
+                  their_gate)
         .then(
           [=](const std::vector<std::string>& peers) mutable {
             promise.deliver(true, self->state.config.node, answer, peers);
@@ -137,7 +139,7 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
                  ": wrong cookie");
         return make_error(refusal::not_trusted, "wrong cookie");
       }
-      return self->delegate(s.room, inspect_atom::value);
+      return self->delegate(s.room, report_atom::value);
     },
     // RELAY <peer gate> <message>: our room's traffic to a peer, sent as from us; from our room
     // alone, so the peer sees the gate it trusts and never learns of the room.
@@ -159,8 +161,8 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       if (from_this_node(self))
         self->state.cluster = cluster;
     },
-    // INSPECT: for --inspect's list of actors.
-    [=](inspect_atom) -> caf::result<std::vector<actor_report>> {
+    // ACTORS: for --inspect's list of actors.
+    [=](actors_atom) -> caf::result<std::vector<actor_report>> {
       if (!from_this_node(self))
         return make_error(refusal::not_trusted, "inspect needs a proof");
       return std::vector<actor_report>{{"gate", "event-based", self->mailbox().size()}};

@@ -132,7 +132,7 @@ TEST_CASE("the gate answers an inspection only with proof of the cookie") {
     auto c = f.challenge(inspector);
     // The stand-in room answers the delegated request with a report of its own.
     std::thread room_thread([&] {
-      f.room->receive([&](inspect_atom) { return node_report{}; }, caf::after(5s) >> [] {});
+      f.room->receive([&](report_atom) { return node_report{}; }, caf::after(5s) >> [] {});
     });
     CHECK(ask(prove("secret", proof_role::inspect, c, "inspect", here)).empty());
     room_thread.join();
@@ -149,7 +149,7 @@ TEST_CASE("the gate forwards a trusted node's deliveries to the room and nothing
                   caf::after(2s) >> [] {});
   CHECK(delivered == "hi");
   // Answered after the publish before it: by then that was dropped.
-  peer->request(f.gate_actor, 2s, inspect_atom::value)
+  peer->request(f.gate_actor, 2s, actors_atom::value)
     .receive([](const std::vector<actor_report>&) {}, [](const caf::error&) { FAIL("no report"); });
   CHECK(f.metrics->dropped == 1);
 }
@@ -176,7 +176,7 @@ TEST_CASE("the gate relays its room's messages to a peer's gate, and no one else
                        caf::after(200ms) >> [] {});
     CHECK_FALSE(relayed);
     // Answered after the relay before it: by then that was refused.
-    other->request(f.gate_actor, 2s, inspect_atom::value)
+    other->request(f.gate_actor, 2s, actors_atom::value)
       .receive([](const std::vector<actor_report>&) {},
                [](const caf::error&) { FAIL("no report"); });
     CHECK(f.metrics->dropped == 1);

@@ -123,7 +123,7 @@ outcome<node_report> inspect_node(caf::actor_system& system, const gate_address&
   // spawned without arguments (UBSan stops there).
   auto run = [](caf::event_based_actor* self, gate_address gate) -> caf::behavior {
     return {
-      [=](inspect_atom) -> caf::result<node_report> {
+      [=](report_atom) -> caf::result<node_report> {
         auto promise = self->make_response_promise<node_report>();
         inspect_gate(
           self, gate,
@@ -142,7 +142,7 @@ outcome<node_report> inspect_node(caf::actor_system& system, const gate_address&
   auto client = system.spawn(run, to);
   auto out = outcome<node_report>::fail("no answer from the handshake");
   caf::scoped_actor waiter{system};
-  waiter->request(client, 3 * to.timeout + std::chrono::seconds(1), inspect_atom::value)
+  waiter->request(client, 3 * to.timeout + std::chrono::seconds(1), report_atom::value)
     .receive([&](node_report& report) { out = outcome<node_report>::ok(std::move(report)); },
              [&](const caf::error& err) {
                auto words = refusal_text(err);

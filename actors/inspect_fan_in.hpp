@@ -1,4 +1,4 @@
-// Inspect fan-in: asks several actors (inspect) at once and answers with one report of them all.
+// Inspect fan-in: asks several actors for their part of a report at once, answers with the whole.
 #pragma once
 
 #include <chrono>
@@ -10,14 +10,12 @@
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
-
-#include "actors/protocol.hpp"
-
 namespace watercooler {
 
-// In an (inspect) handler:
+// In a (report) or (actors) handler:
 //   inspect_fan_in<node_report> fan_in{self, std::move(report)};
-//   fan_in.ask<session_report>(session, [](node_report& r, session_report s) { ... });
+//   fan_in.ask<session_report>(session, describe_atom::value,
+//                              [](node_report& r, session_report s) { ... });
 //   return fan_in.answer();
 // The report goes out once every actor asked has answered or failed to within `timeout`: one
 // that does not answer is left out rather than holding the rest.
@@ -31,12 +29,13 @@ public:
                                           1, // answer() is still to come
                                         })) {}
 
-  // Sends (inspect) to `target`; `add(report, answer)` files its answer of type Answer.
-  template <class Answer, class Add>
-  void ask(const caf::actor& target, Add add) {
+  // Sends (question) to `target`, such as (describe); `add(report, answer)` files its answer of
+  // type Answer.
+  template <class Answer, class Question, class Add>
+  void ask(const caf::actor& target, Question question, Add add) {
     ++shared_->pending;
     auto state = shared_;
-    self_->request(target, timeout_, inspect_atom::value)
+    self_->request(target, timeout_, question)
       .then(
         [state, add](Answer& answer) mutable {
           add(state->report, std::move(answer));

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/inspect_fan_in.hpp"
+#include "actors/protocol.hpp"
 
 namespace watercooler {
 
@@ -17,13 +18,13 @@ using namespace std::chrono_literals;
 
 using reports = std::vector<actor_report>;
 
-// Answers (inspect) with its name, or never (a promise it does not keep).
+// Answers (actors) with its name, or never (a promise it does not keep).
 caf::behavior inspected(caf::event_based_actor* self, std::string name, bool answers) {
   return {
-    [=](inspect_atom) -> caf::result<actor_report> {
+    [=](actors_atom) -> caf::result<reports> {
       if (!answers)
-        return self->make_response_promise<actor_report>();
-      return actor_report{name, "event-based", 0};
+        return self->make_response_promise<reports>();
+      return reports{{name, "event-based", 0}};
     },
   };
 }
@@ -31,11 +32,12 @@ caf::behavior inspected(caf::event_based_actor* self, std::string name, bool ans
 // Asks every actor of `targets`, 200 ms each, and answers with "collector" and all it heard.
 caf::behavior collector(caf::event_based_actor* self, std::vector<caf::actor> targets) {
   return {
-    [=](inspect_atom) -> caf::result<reports> {
+    [=](actors_atom) -> caf::result<reports> {
       inspect_fan_in<reports> fan_in{self, {{"collector", "event-based", 0}}, 200ms};
       for (const auto& target : targets)
-        fan_in.ask<actor_report>(target,
-                                 [](reports& all, actor_report r) { all.push_back(std::move(r)); });
+        fan_in.ask<reports>(target, actors_atom::value, [](reports& all, reports more) {
+          all.insert(all.end(), more.begin(), more.end());
+        });
       return fan_in.answer();
     },
   };
@@ -44,7 +46,7 @@ caf::behavior collector(caf::event_based_actor* self, std::vector<caf::actor> ta
 std::vector<std::string> names(caf::actor_system& sys, const caf::actor& c) {
   std::vector<std::string> out;
   caf::scoped_actor self{sys};
-  self->request(c, 5s, inspect_atom::value)
+  self->request(c, 5s, actors_atom::value)
     .receive(
       [&](const reports& all) {
         for (const auto& r : all)

@@ -1,5 +1,5 @@
-// Links are the only actors of the cluster that other nodes see: each takes (tick) and
-// (inspect) from this node alone (trust.hpp) and drops everything else.
+// Links are the only actors of the cluster that other nodes see: each takes (measure) and
+// (actors) from this node alone (trust.hpp) and drops everything else.
 #include "actors/link.hpp"
 
 #include <caf/all.hpp>
@@ -26,20 +26,20 @@ void watch(link_actor self, caf::actor cluster) {
   });
 }
 
-caf::result<actor_report> report(link_actor self, const std::string& what) {
+caf::result<std::vector<actor_report>> report(link_actor self, const std::string& what) {
   if (!from_this_node(self))
     return caf::sec::unexpected_message;
-  return actor_report{what, "event-based", self->mailbox().size()};
+  return std::vector<actor_report>{{what, "event-based", self->mailbox().size()}};
 }
 
-// Connected: watch the peer's gate, ping it when the cluster ticks.
+// Connected: watch the peer's gate, ping it when the cluster says so.
 caf::behavior linked(link_actor self, std::chrono::milliseconds timeout) {
   self->monitor(self->state.gate);
   return {
-    // INSPECT: for --inspect's list of actors, asked by the cluster.
-    [=](inspect_atom) { return report(self, "link " + self->state.peer); },
-    // TICK: from the cluster, once per ping interval.
-    [=](tick_atom) {
+    // ACTORS: for --inspect's list of actors, asked by the cluster.
+    [=](actors_atom) { return report(self, "link " + self->state.peer); },
+    // MEASURE: from the cluster, once per ping interval.
+    [=](measure_atom) {
       auto& st = self->state;
       if (!from_this_node(self) || st.pinging)
         return;
@@ -94,8 +94,8 @@ caf::behavior dialling_link(link_actor self, caf::actor cluster, gate_address to
   };
   greet_gate(self, to, from, dist_port, own_gate, greeted, failed);
   return {
-    [](tick_atom) {}, // pings start once linked
-    [=](inspect_atom) { return report(self, "link " + self->state.peer + " (dialling)"); },
+    [](measure_atom) {}, // pings start once linked
+    [=](actors_atom) { return report(self, "link " + self->state.peer + " (dialling)"); },
   };
 }
 

@@ -1,4 +1,4 @@
-// A link takes (tick) and (inspect) from its own node only (trust.hpp): an anonymous sender,
+// A link takes (measure) and (actors) from its own node only (trust.hpp): an anonymous sender,
 // which is how CAF delivers a remote node's anon_send, is refused like a remote one.
 #include <chrono>
 #include <memory>
@@ -33,11 +33,12 @@ struct fixture {
       nullptr);
   }
 
-  // True once the link answered its cluster's (inspect): it handled all that came before.
+  // True once the link answered its cluster's (actors): it handled all that came before.
   bool settled() {
     bool answered = false;
-    cluster->request(link, 2s, inspect_atom::value)
-      .receive([&](const actor_report&) { answered = true; }, [](const caf::error&) {});
+    cluster->request(link, 2s, actors_atom::value)
+      .receive([&](const std::vector<actor_report>&) { answered = true; },
+               [](const caf::error&) {});
     return answered;
   }
 
@@ -51,27 +52,27 @@ struct fixture {
 
 } // namespace
 
-TEST_CASE("a link pings the peer's gate when its own cluster ticks, not when anyone else does") {
+TEST_CASE("a link pings the peer's gate when its own cluster says so, not when anyone else does") {
   fixture f;
-  SUBCASE("an anonymous (tick) is refused") {
-    caf::anon_send(f.link, tick_atom::value);
+  SUBCASE("an anonymous (measure) is refused") {
+    caf::anon_send(f.link, measure_atom::value);
     REQUIRE(f.settled());
     CHECK_FALSE(f.pinged());
   }
-  SUBCASE("a (tick) from this node pings") {
-    f.cluster->send(f.link, tick_atom::value);
+  SUBCASE("a (measure) from this node pings") {
+    f.cluster->send(f.link, measure_atom::value);
     REQUIRE(f.settled());
     CHECK(f.pinged());
   }
 }
 
-TEST_CASE("a link answers (inspect) from its own node and refuses an anonymous one") {
+TEST_CASE("a link answers (actors) from its own node and refuses an anonymous one") {
   fixture f;
   caf::scoped_actor observer{f.sys};
-  f.send_anonymously(caf::make_message(inspect_atom::value), observer);
+  f.send_anonymously(caf::make_message(actors_atom::value), observer);
   bool reported = false;
   bool refused = false;
-  observer->receive([&](const actor_report&) { reported = true; },
+  observer->receive([&](const std::vector<actor_report>&) { reported = true; },
                     [&](const caf::error&) { refused = true; }, caf::after(2s) >> [] {});
   CHECK_FALSE(reported);
   CHECK(refused);

@@ -283,11 +283,12 @@ caf::behavior port_mapper(caf::io::stateful_broker<port_mapper_state>* self,
   else
     try_register(self);
   return {
-    // INSPECT: for --inspect's list of actors.
-    [=](inspect_atom) {
+    // ACTORS: for --inspect's list of actors.
+    [=](actors_atom) {
       return std::vector<actor_report>{{"port_mapper", "broker", self->mailbox().size()}};
     },
-    [=](caf::get_atom) -> caf::result<std::string> {
+    // REGISTERED: once registered (or failed), as what.
+    [=](registered_atom) -> caf::result<std::string> {
       auto& s = self->state;
       switch (s.role) {
         case port_mapper_role::client:
@@ -360,7 +361,7 @@ outcome<std::string> wait_registered(caf::actor_system& sys, const caf::actor& m
                                      std::chrono::milliseconds timeout) {
   auto out = outcome<std::string>::fail("the port mapper did not answer");
   caf::scoped_actor self{sys};
-  self->request(mapper, timeout, caf::get_atom::value)
+  self->request(mapper, timeout, registered_atom::value)
     .receive([&](const std::string& role) { out = outcome<std::string>::ok(role); },
              [&](const caf::error& err) {
                out = outcome<std::string>::fail(error_text(sys, err, timeout));

@@ -63,10 +63,10 @@ struct port_mapper_state {
   std::string upstream_buf;
   std::map<caf::io::connection_handle, peer> peers;
   std::map<std::string, registration> registry;
-  std::vector<caf::response_promise> waiters; // (get) requests that came before registration
+  std::vector<caf::response_promise> waiters; // (registered) asked before registration
 };
 
-// (caf::get_atom) -> std::string "serving" or "client", once registered; the refusal
+// (registered) -> std::string "serving" or "client", once registered; the refusal
 // (name_in_use, invalid_name) if registration failed, e.g. "node name node1 is already in use
 // on 127.0.0.1". A request made while (re-)registering waits for the outcome.
 caf::behavior port_mapper(caf::io::stateful_broker<port_mapper_state>* self,

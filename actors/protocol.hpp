@@ -14,17 +14,28 @@
 
 namespace watercooler {
 
-// web -> room: a browser joins the room with its session actor, or leaves it. With `replay`,
-// the room first delivers the last `replay` messages of its history to the session, in the same
-// step, so nothing is missed or doubled between the history and the live messages.
-using join_atom = caf::atom_constant<caf::atom("join")>; // (join, actor session [, uint64 replay])
+// web -> room: a browser joins the room with its session actor, or leaves it. A plain join gets
+// the messages delivered from now on.
+using join_atom = caf::atom_constant<caf::atom("join")>;   // (join, actor session)
 using leave_atom = caf::atom_constant<caf::atom("leave")>; // (leave, actor session)
 
+// web -> room: a browser joins with the last `count` messages of the history first (a JSON
+// page), sent as (history ...) in the same step, so nothing is missed or doubled between the
+// history and the live messages.
+using rewind_atom = caf::atom_constant<caf::atom("rewind")>;
+// (rewind, actor session, uint64 count)
+
 // web -> room: a reconnecting browser resumes at its stream's position (Last-Event-ID). In the
-// same step as the join, the room sends the session the history messages the clock does not
-// cover and the ranges it may have missed, as (history, replay, gaps).
+// same step as the join, the room sends the session, as (history ...), the history messages the
+// clock does not cover and the ranges it may have missed.
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 // (resume, actor session, stream_clock clock)
+
+// room -> session: past messages and gaps to write to the stream: on (rewind ...) and
+// (resume ...) before any live message, and whenever messages of a peer are given up as lost
+// (no messages, one gap).
+using history_atom = caf::atom_constant<caf::atom("history")>;
+// (history, vector<chat_message> messages, vector<stream_gap> gaps)
 
 // web -> room: a browser posts text under a display name ("" is anonymous); the room answers
 // with the message's identity on this node.
@@ -39,12 +50,6 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>; // (deliver, chat
 // never learn of the room; the gate takes this from its room alone.
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
 // (relay, actor peer_gate, message msg)
-
-// web -> room: the last `max` messages delivered on this node (any origin), oldest first.
-// room -> session, on (join, session, replay): the same, before any live message.
-using history_atom = caf::atom_constant<caf::atom("history")>;
-// (history, uint64 max) -> vector<chat_message>; (history, vector<chat_message> replay)
-// room -> session, on (resume, ...): (history, vector<chat_message> replay, vector<stream_gap>)
 
 // room -> peer room (relayed by our gate, to its gate): what our history has that the peer's clock
 // misses, asked for when a peer links up (after a partition or restart) and when a message
@@ -66,9 +71,12 @@ using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>; // (goodbye, stri
 // with a gap event, if the missing ones have not come by then; unanswered catchups asked again.
 using release_atom = caf::atom_constant<caf::atom("release")>; // (release)
 
-// app -> room, once: (heartbeat, uint64 seconds) ticks every stream that often (0: never); room
-// -> itself: (tick); room -> session: (heartbeat), write a comment line to keep the stream alive.
-using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+// app -> room, once: keep every stream alive with a comment line this often (0: never).
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>; // (heartbeat, uint64 seconds)
+// room -> itself, every heartbeat interval: one timer for all of the node's streams.
+using beat_atom = caf::atom_constant<caf::atom("beat")>; // (beat)
+// room -> session, on each (beat): write the comment line.
+using keepalive_atom = caf::atom_constant<caf::atom("keepalive")>; // (keepalive)
 
 // The cookie handshake, by the dialling node's link actor at the dialled node's gate (the one
 // actor a node publishes): ask for a challenge, then prove the cookie and challenge back.
@@ -77,17 +85,22 @@ using hello_atom = caf::atom_constant<caf::atom("hello")>;
 // (hello, string from, uint16 dist_port, string proof, string challenge, actor gate)
 //   -> (bool accepted, string name or why not, string proof back, vector<string> its peers)
 
-// link -> cluster: the handshake succeeded. gate -> cluster: a node dialled us and passed it;
-// the cluster answers with its other peers.
+// link -> cluster: our link's handshake succeeded.
 using up_atom = caf::atom_constant<caf::atom("up")>;
 // (up, string name, string address, actor gate, vector<string> its peers)
+// gate -> cluster: a node dialled us and passed the handshake; the cluster answers with its
+// other peers.
+using greeted_atom = caf::atom_constant<caf::atom("greeted")>;
+// (greeted, string name, string address, actor gate) -> vector<string> peers
+// cluster -> room: a node is linked; forward what is published here to its gate, relayed by ours.
 using peer_atom = caf::atom_constant<caf::atom("peer")>;
-// gate -> cluster: (peer, string name, string address, actor gate) -> vector<string> peers
-// cluster -> room: (peer, string name, actor gate, actor our gate, bool we_dialled): forward
-// what is published here to that gate, relayed by ours.
+// (peer, string name, actor gate, actor our gate, bool we_dialled)
 
-// dialer thread -> cluster -> links -> peer gates: a round trip every second, for --inspect.
+// dialer thread -> cluster, every round: time to ping the peers, if a ping interval has passed.
 using tick_atom = caf::atom_constant<caf::atom("tick")>; // (tick)
+// cluster -> link, once per ping interval: measure the round trip to the peer, for --inspect.
+using measure_atom = caf::atom_constant<caf::atom("measure")>; // (measure)
+// link -> peer gate: the round trip itself.
 using ping_atom = caf::atom_constant<caf::atom("ping")>; // (ping) -> ping
 
 // app -> gate, once: the cluster to tell of nodes that greet us.
@@ -98,26 +111,44 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;
 // (sync) -> (bool done, vector<string> mandatory nodes missing)
 
 // dialer thread -> cluster: which nodes to look up; then what the port mapper said of each.
+// link -> cluster: (unknown ...) too, when its handshake failed.
 using dial_atom = caf::atom_constant<caf::atom("dial")>;       // (dial) -> vector<string> names
 using found_atom = caf::atom_constant<caf::atom("found")>;     // (found, string name, uint16 port)
 using unknown_atom = caf::atom_constant<caf::atom("unknown")>; // (unknown, string name, string why)
 
+// app -> port mapper: wait until it has registered our node name (or failed to), then answer
+// with its role, "serving" or "client", or the refusal.
+using registered_atom = caf::atom_constant<caf::atom("registered")>; // (registered) -> string
+
 // app -> room, on SIGTERM/SIGINT: end every stream with a hint to come back, then answer.
-// room -> session: (stop): write the farewell, close the stream, quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>; // (stop) -> uint64 streams ended
+// room -> session, on (stop): write the farewell, close the stream, quit.
+using farewell_atom = caf::atom_constant<caf::atom("farewell")>; // (farewell)
 
 // anyone -> room: counts for tests and operators.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 // (stats) -> (uint64 sessions, uint64 peers, uint64 published, uint64 delivered)
 
+// anyone -> room: the last `max` messages delivered on this node (any origin), oldest first.
+using recent_atom = caf::atom_constant<caf::atom("recent")>;
+// (recent, uint64 max) -> vector<chat_message>
+
 // app -> room, once started: what the node is (ports, version) and its other actors.
 using about_atom = caf::atom_constant<caf::atom("about")>;
 // (about, node_report facts, vector<actor> others)
 
-// --inspect -> gate: (inspect, string proof of the cookie) -> node_report, answered by the room.
-// room: (inspect) -> node_report; room -> session: (inspect) -> session_report; room -> other
-// actors: (inspect) -> vector<actor_report>, for itself and the actors it runs.
+// --inspect -> gate: the node's report, for a proof of the cookie; the gate has the room answer.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+// (inspect, string proof) -> node_report
+// gate -> room: the node's facts, room, peers, sessions and actors. --inspect's thread -> its
+// handshake actor: the same, fetched from the node inspected.
+using report_atom = caf::atom_constant<caf::atom("report")>; // (report) -> node_report
+// room -> session: the stream's counters, for the node's report.
+using describe_atom = caf::atom_constant<caf::atom("describe")>; // (describe) -> session_report
+// room -> cluster, gate, port mapper; cluster -> links: each actor's own line of the report
+// (the cluster's with its links').
+using actors_atom = caf::atom_constant<caf::atom("actors")>;
+// (actors) -> vector<actor_report>
 
 // Port mapper broker -> itself: connect to the port mapper again after attempt `attempt` failed;
 // give up waiting for its answer to attempt `attempt`; forget a client connection that has been

@@ -221,7 +221,7 @@ void peer_stops(room_actor self, const std::string& name) {
 }
 
 // The node's facts, room, peers, and what each session and other actor says.
-caf::result<node_report> inspect_node(room_actor self) {
+caf::result<node_report> report_node(room_actor self) {
   auto& st = self->state;
   node_report report = st.facts;
   report.name = st.node;
@@ -235,12 +235,14 @@ caf::result<node_report> inspect_node(room_actor self) {
   report.actors.push_back({"room", "event-based", self->mailbox().size()});
   inspect_fan_in<node_report> fan_in{self, std::move(report)};
   for (const auto& session : st.sessions)
-    fan_in.ask<session_report>(
-      session, [](node_report& r, session_report s) { r.sessions.push_back(std::move(s)); });
-  for (const auto& other : st.others)
-    fan_in.ask<std::vector<actor_report>>(other, [](node_report& r, std::vector<actor_report> a) {
-      r.actors.insert(r.actors.end(), a.begin(), a.end());
+    fan_in.ask<session_report>(session, describe_atom::value, [](node_report& r, session_report s) {
+      r.sessions.push_back(std::move(s));
     });
+  for (const auto& other : st.others)
+    fan_in.ask<std::vector<actor_report>>(other, actors_atom::value,
+                                          [](node_report& r, std::vector<actor_report> a) {
+                                            r.actors.insert(r.actors.end(), a.begin(), a.end());
+                                          });
   return fan_in.answer();
 }
 
@@ -252,7 +254,7 @@ uint64_t stop(room_actor self) {
   uint64_t ended = st.sessions.size();
   for (const auto& session : st.sessions) {
     self->demonitor(session);
-    self->send(session, stop_atom::value);
+    self->send(session, farewell_atom::value);
   }
   st.sessions.clear();
   return ended;
@@ -286,10 +288,11 @@ caf::behavior room(room_actor self, std::string node, uint64_t incarnation,
   return {
     // JOIN <session>
     [=](join_atom, const caf::actor& session) { join(self, session, false); },
-    // JOIN <session> <replay>: the recent history first, then every live message.
-    [=](join_atom, const caf::actor& session, uint64_t replay) {
+    // REWIND <session> <count>: the recent history first, then every live message.
+    [=](rewind_atom, const caf::actor& session, uint64_t count) {
       self->state.forget_old(now_us());
-      self->send(session, history_atom::value, self->state.recent(replay));
+      self->send(session, history_atom::value, self->state.recent(count),
+                 std::vector<stream_gap>{});
       join(self, session, true);
     },
     // RESUME <session> <clock>: what the clock misses of the history first, then every live
@@ -300,25 +303,25 @@ caf::behavior room(room_actor self, std::string node, uint64_t incarnation,
       self->send(session, history_atom::value, std::move(plan.replay), std::move(plan.gaps));
       join(self, session, true);
     },
-    // HEARTBEAT <seconds>: from the app; the first starts the ticks.
+    // HEARTBEAT <seconds>: from the app; the first starts the beats.
     [=](heartbeat_atom, uint64_t seconds) {
-      bool ticking = self->state.heartbeat_seconds != 0;
+      bool beating = self->state.heartbeat_seconds != 0;
       self->state.heartbeat_seconds = seconds;
-      if (!ticking && seconds != 0)
-        self->delayed_send(self, std::chrono::seconds(seconds), tick_atom::value);
+      if (!beating && seconds != 0)
+        self->delayed_send(self, std::chrono::seconds(seconds), beat_atom::value);
     },
-    // TICK: one timer for all of the node's streams.
-    [=](tick_atom) {
+    // BEAT: one timer for all of the node's streams.
+    [=](beat_atom) {
       auto seconds = self->state.heartbeat_seconds;
       if (seconds == 0)
         return;
-      auto beat = caf::make_message(heartbeat_atom::value);
+      auto keepalive = caf::make_message(keepalive_atom::value);
       for (const auto& session : self->state.sessions)
-        self->send(session, beat);
-      self->delayed_send(self, std::chrono::seconds(seconds), tick_atom::value);
+        self->send(session, keepalive);
+      self->delayed_send(self, std::chrono::seconds(seconds), beat_atom::value);
     },
-    // HISTORY <max>
-    [=](history_atom, uint64_t max) {
+    // RECENT <max>
+    [=](recent_atom, uint64_t max) {
       self->state.forget_old(now_us());
       return self->state.recent(max);
     },
@@ -357,8 +360,8 @@ caf::behavior room(room_actor self, std::string node, uint64_t incarnation,
       self->state.facts = facts;
       self->state.others = others;
     },
-    // INSPECT: the node's facts, room, peers, and what each session and other actor says.
-    [=](inspect_atom) { return inspect_node(self); },
+    // REPORT: the node's facts, room, peers, and what each session and other actor says.
+    [=](report_atom) { return report_node(self); },
     // GOODBYE <node>: a peer stops; what we publish meanwhile it catches up on when back.
     [=](goodbye_atom, const std::string& name) { peer_stops(self, name); },
     // STOP: the node is going away; peers are told, and every stream ends with a reconnect hint.

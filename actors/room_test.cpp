@@ -82,7 +82,7 @@ struct fixture {
 
   std::vector<chat_message> history(caf::scoped_actor& self, uint64_t max) {
     std::vector<chat_message> result;
-    self->request(room_actor, 2s, history_atom::value, max)
+    self->request(room_actor, 2s, recent_atom::value, max)
       .receive([&](std::vector<chat_message>& h) { result = std::move(h); },
                [&](const caf::error&) { FAIL("no answer to history"); });
     return result;
@@ -300,11 +300,12 @@ TEST_CASE("room replays its history to a joining session before the live message
   for (int i = 1; i <= 7; ++i)
     f.publish(poster, "old " + std::to_string(i));
   caf::scoped_actor session{f.sys};
-  session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session), uint64_t{3});
+  session->send(f.room_actor, rewind_atom::value, caf::actor_cast<caf::actor>(session),
+                uint64_t{3});
   f.publish(poster, "live");
   std::vector<std::string> replayed;
   session->receive(
-    [&](history_atom, const std::vector<chat_message>& replay) {
+    [&](history_atom, const std::vector<chat_message>& replay, const std::vector<stream_gap>&) {
       for (const auto& m : replay)
         replayed.push_back(m.text);
     },
@@ -368,7 +369,7 @@ TEST_CASE("room ticks its sessions with heartbeats when asked to") {
   session->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(session));
   caf::anon_send(f.room_actor, heartbeat_atom::value, uint64_t{1});
   bool beat = false;
-  session->receive([&](heartbeat_atom) { beat = true; },
+  session->receive([&](keepalive_atom) { beat = true; },
                    caf::after(10s) >> [] { FAIL("no heartbeat"); });
   CHECK(beat);
 }
@@ -519,10 +520,12 @@ TEST_CASE("room gives the past of an origin it never heard of only to sessions t
   caf::scoped_actor paged{f.sys};   // a JSON page: recent history, then live
   caf::scoped_actor resumed{f.sys}; // a stream resuming at a position
   live->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(live));
-  paged->send(f.room_actor, join_atom::value, caf::actor_cast<caf::actor>(paged), uint64_t{50});
+  paged->send(f.room_actor, rewind_atom::value, caf::actor_cast<caf::actor>(paged), uint64_t{50});
   resumed->send(f.room_actor, resume_atom::value, caf::actor_cast<caf::actor>(resumed),
                 stream_clock{{"node2@127.0.0.1", {3, 1}}});
-  paged->receive([](history_atom, const std::vector<chat_message>&) {}, caf::after(2s) >> [] {});
+  paged->receive(
+    [](history_atom, const std::vector<chat_message>&, const std::vector<stream_gap>&) {},
+    caf::after(2s) >> [] {});
   resumed->receive(
     [](history_atom, const std::vector<chat_message>&, const std::vector<stream_gap>&) {},
     caf::after(2s) >> [] {});
@@ -579,7 +582,7 @@ TEST_CASE("room forgets messages older than its history age") {
     caf::scoped_actor self{sys};
     auto history_size = [&] {
       size_t n = 0;
-      self->request(room_actor, 2s, history_atom::value, uint64_t{100})
+      self->request(room_actor, 2s, recent_atom::value, uint64_t{100})
         .receive([&](const std::vector<chat_message>& h) { n = h.size(); },
                  [&](const caf::error&) { FAIL("no answer"); });
       return n;

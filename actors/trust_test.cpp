@@ -14,13 +14,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-using verdict_atom = caf::atom_constant<caf::atom("verdict")>;
+// What a sender asks the judge: a plain string, as it is no message of the protocol (whose
+// atoms are all in protocol.hpp).
+const std::string question = "verdict?";
 
-// Answers every (verdict) with what the rule says of its sender, to `observer`.
+// Answers every question with what the rule says of its sender, to `observer`.
 caf::behavior judge(caf::event_based_actor* self, caf::actor observer,
                     std::shared_ptr<trusted_nodes> trusted) {
   return {
-    [=](verdict_atom) {
+    [=](const std::string&) {
       self->send(observer, from_this_node(self), from_trusted_node(self, *trusted));
     },
   };
@@ -51,20 +53,20 @@ TEST_CASE("the trust rule accepts a sender of this node and refuses an anonymous
   auto j = sys.spawn(judge, caf::actor_cast<caf::actor>(observer), trusted);
   SUBCASE("a local sender") {
     caf::scoped_actor sender{sys};
-    sender->send(j, verdict_atom::value);
+    sender->send(j, question);
     auto v = receive_verdict(observer);
     CHECK(v.here);
     CHECK(v.trusted);
   }
   SUBCASE("an anonymous sender, as a remote node's anon_send arrives") {
-    caf::anon_send(j, verdict_atom::value);
+    caf::anon_send(j, question);
     auto v = receive_verdict(observer);
     CHECK_FALSE(v.here);
     CHECK_FALSE(v.trusted);
   }
   SUBCASE("an anonymous sender even when nodes are trusted") {
     trusted->add(sys.node());
-    caf::anon_send(j, verdict_atom::value);
+    caf::anon_send(j, question);
     auto v = receive_verdict(observer);
     CHECK_FALSE(v.here);
     CHECK_FALSE(v.trusted);

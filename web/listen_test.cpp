@@ -485,7 +485,7 @@ TEST_CASE("every byte a stream gets is counted in the metrics, heartbeats includ
   caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{1});
   std::string received = head;
   REQUIRE(receive_until(fd, received, heartbeat_comment, 10s));
-  caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{0}); // no more ticks
+  caf::anon_send(node.room_actor, heartbeat_atom::value, uint64_t{0}); // no more beats
   node.sessions(); // the room has taken that in: no heartbeat comes after what it sent
   CHECK(eventually([&] {
     receive_some(fd, received, 0);

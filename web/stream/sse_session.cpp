@@ -106,7 +106,7 @@ void join_room(const caf::actor& room, const caf::actor& session, const stream_s
   if (start.resume)
     caf::anon_send(room, resume_atom::value, session, *start.resume);
   else if (start.format == stream_format::json)
-    caf::anon_send(room, join_atom::value, session, json_replay);
+    caf::anon_send(room, rewind_atom::value, session, json_replay);
   else
     caf::anon_send(room, join_atom::value, session);
 }
@@ -232,13 +232,12 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
       if (!event.empty()) // else the stream had it before it resumed
         queue({frame(std::move(event)), 1, message.published_us});
     },
-    // HISTORY <replay> [<gaps>]: the recent or missed messages, in one write, before any live
-    // one.
-    [=](history_atom, const std::vector<chat_message>& replay) { replayed(replay, {}); },
+    // HISTORY <messages> <gaps>: the recent or missed messages, in one write, before any live
+    // one; or a gap among the live ones.
     [=](history_atom, const std::vector<chat_message>& replay,
         const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
-    // HEARTBEAT: a comment keeps proxies from cutting the idle stream; a dead client fails it.
-    [=](heartbeat_atom) { queue({frame(heartbeat_comment)}); },
+    // KEEPALIVE: a comment keeps proxies from cutting the idle stream; a dead client fails it.
+    [=](keepalive_atom) { queue({frame(heartbeat_comment)}); },
     // FLUSH: everything queued since the last one, in one system call where it fits.
     [=](flush_atom) {
       self->state.flush_queued = false;
@@ -260,8 +259,8 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
     },
     // CLOSED: from the poller, the connection broke.
     [=](closed_atom) { end(); },
-    // STOP: the node shuts down; the client comes back to this or another node and resumes.
-    [=](stop_atom) {
+    // FAREWELL: the node shuts down; the client comes back to this or another node and resumes.
+    [=](farewell_atom) {
       auto& s = self->state;
       auto farewell = frame(stream_farewell);
       if (s.chunked)
@@ -270,8 +269,8 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
       s.outbox.flush(written);
       self->quit(); // the room has let us go already; what did not fit is not waited for
     },
-    // INSPECT
-    [=](inspect_atom) {
+    // DESCRIBE: for the node's report.
+    [=](describe_atom) {
       auto& s = self->state;
       return s.counters.report(self->id(), s.outbox.events() + self->mailbox().size());
     },
