@@ -1,6 +1,8 @@
 // EPMD wire codec. All integers are big-endian; every request has a 2-byte length prefix.
 #include "actors/wire/epmd.hpp"
 
+#include "actors/outcome.hpp"
+
 namespace watercooler::epmd {
 
 namespace {
@@ -97,17 +99,18 @@ std::string with_length(const std::string& body) {
 }
 
 // A node name must be 1..255 bytes without NUL (epmd's check) and without '\n' (it would break
-// the line-based NAMES answer).
-std::string name_problem(std::string_view name) {
+// the line-based NAMES answer); else what is wrong.
+outcome<void> check_name(std::string_view name) {
   if (name.empty())
-    return "empty node name";
+    return outcome<void>::fail("empty node name");
   if (name.size() > max_symbol_length)
-    return "node name longer than " + std::to_string(max_symbol_length) + " bytes";
+    return outcome<void>::fail("node name longer than " + std::to_string(max_symbol_length)
+                               + " bytes");
   if (name.find('\0') != std::string_view::npos)
-    return "node name contains a NUL byte";
+    return outcome<void>::fail("node name contains a NUL byte");
   if (name.find('\n') != std::string_view::npos)
-    return "node name contains a newline";
-  return {};
+    return outcome<void>::fail("node name contains a newline");
+  return outcome<void>::ok();
 }
 
 template <class T>
@@ -132,29 +135,26 @@ decode_result<T> complete(T value, size_t consumed) {
   return r;
 }
 
-enum class node_read { ok, short_input, too_long };
-
-// Reads the node fields of ALIVE2_REQ / PORT2_RESP; checks the length fields before waiting
-// for the bytes they announce, so a huge Nlen is rejected at once.
-node_read read_node(reader& in, node_info& x, std::string& why) {
+// The node fields of ALIVE2_REQ / PORT2_RESP: need_more while they are not all there yet,
+// malformed as soon as a length field is too long (before waiting for the bytes it announces).
+decode_result<node_info> read_node(reader& in) {
+  node_info x;
   uint16_t nlen = 0;
   if (!in.u16(x.port) || !in.u8(x.node_type) || !in.u8(x.protocol) || !in.u16(x.highest)
       || !in.u16(x.lowest) || !in.u16(nlen))
-    return node_read::short_input;
-  if (nlen > max_symbol_length) {
-    why = "Nlen " + std::to_string(nlen) + " exceeds " + std::to_string(max_symbol_length);
-    return node_read::too_long;
-  }
+    return need_more<node_info>();
+  if (nlen > max_symbol_length)
+    return malformed<node_info>("Nlen " + std::to_string(nlen) + " exceeds "
+                                + std::to_string(max_symbol_length));
   uint16_t elen = 0;
   if (!in.text(nlen, x.name) || !in.u16(elen))
-    return node_read::short_input;
-  if (elen > max_symbol_length) {
-    why = "Elen " + std::to_string(elen) + " exceeds " + std::to_string(max_symbol_length);
-    return node_read::too_long;
-  }
+    return need_more<node_info>();
+  if (elen > max_symbol_length)
+    return malformed<node_info>("Elen " + std::to_string(elen) + " exceeds "
+                                + std::to_string(max_symbol_length));
   if (!in.text(elen, x.extra))
-    return node_read::short_input;
-  return node_read::ok;
+    return need_more<node_info>();
+  return complete(std::move(x), in.pos());
 }
 
 std::string describe_tag(uint8_t tag) {
@@ -166,71 +166,53 @@ std::string describe_tag(uint8_t tag) {
 
 decode_result<request> decode_alive2_body(std::string_view body, size_t consumed) {
   reader in{body.substr(1)};
-  alive2_req x;
-  std::string why;
-  switch (read_node(in, x.node, why)) {
-    case node_read::short_input:
-      return malformed<request>("ALIVE2_REQ is shorter than its fields");
-    case node_read::too_long:
-      return malformed<request>("ALIVE2_REQ: " + why);
-    case node_read::ok:
-      break;
-  }
+  auto node = read_node(in);
+  if (node.status == decode_status::need_more) // the length said the request ends here
+    return malformed<request>("ALIVE2_REQ is shorter than its fields");
+  if (node.status == decode_status::malformed)
+    return malformed<request>("ALIVE2_REQ: " + node.reason);
   if (in.remaining() != 0)
     return malformed<request>("ALIVE2_REQ has " + std::to_string(in.remaining())
                               + " bytes after Extra");
-  if (auto problem = name_problem(x.node.name); !problem.empty())
-    return malformed<request>("ALIVE2_REQ: " + problem);
-  return complete<request>(std::move(x), consumed);
+  if (auto checked = check_name(node.value.name); !checked)
+    return malformed<request>("ALIVE2_REQ: " + checked.error);
+  return complete<request>(alive2_req{std::move(node.value)}, consumed);
 }
 
 decode_result<request> decode_port_please2_body(std::string_view body, size_t consumed) {
   auto name = body.substr(1);
   if (!name.empty() && name.back() == '\0') // old clients send a C string; epmd accepts it
     name.remove_suffix(1);
-  if (auto problem = name_problem(name); !problem.empty())
-    return malformed<request>("PORT_PLEASE2_REQ: " + problem);
+  if (auto checked = check_name(name); !checked)
+    return malformed<request>("PORT_PLEASE2_REQ: " + checked.error);
   return complete<request>(port_please2_req{std::string{name}}, consumed);
 }
 
 // One "name <alive> at port <port>" line, without its '\n'.
-bool parse_names_line(std::string_view line, std::pair<std::string, uint16_t>& out,
-                      std::string& why) {
+outcome<std::pair<std::string, uint16_t>> parse_names_line(std::string_view line) {
+  using result = outcome<std::pair<std::string, uint16_t>>;
   constexpr std::string_view prefix = "name ";
   constexpr std::string_view infix = " at port ";
-  if (line.substr(0, prefix.size()) != prefix) {
-    why = "NAMES line does not start with 'name '";
-    return false;
-  }
+  if (line.substr(0, prefix.size()) != prefix)
+    return result::fail("NAMES line does not start with 'name '");
   auto at = line.rfind(infix);
-  if (at == std::string_view::npos || at < prefix.size()) {
-    why = "NAMES line has no ' at port '";
-    return false;
-  }
+  if (at == std::string_view::npos || at < prefix.size())
+    return result::fail("NAMES line has no ' at port '");
   auto name = line.substr(prefix.size(), at - prefix.size());
-  if (auto problem = name_problem(name); !problem.empty()) {
-    why = "NAMES line: " + problem;
-    return false;
-  }
+  if (auto checked = check_name(name); !checked)
+    return result::fail("NAMES line: " + checked.error);
   auto digits = line.substr(at + infix.size());
-  if (digits.empty() || digits.size() > 5) {
-    why = "NAMES line has no valid port";
-    return false;
-  }
+  if (digits.empty() || digits.size() > 5)
+    return result::fail("NAMES line has no valid port");
   uint32_t port = 0;
   for (char c : digits) {
-    if (c < '0' || c > '9') {
-      why = "NAMES line has no valid port";
-      return false;
-    }
+    if (c < '0' || c > '9')
+      return result::fail("NAMES line has no valid port");
     port = port * 10 + static_cast<uint32_t>(c - '0');
   }
-  if (port > 65535) {
-    why = "NAMES line has port " + std::to_string(port) + " above 65535";
-    return false;
-  }
-  out = {std::string{name}, static_cast<uint16_t>(port)};
-  return true;
+  if (port > 65535)
+    return result::fail("NAMES line has port " + std::to_string(port) + " above 65535");
+  return result::ok({std::string{name}, static_cast<uint16_t>(port)});
 }
 
 } // namespace
@@ -366,17 +348,14 @@ decode_result<port2_resp> decode_port2_resp(std::string_view bytes) {
     return need_more<port2_resp>();
   if (x.result != 0)
     return complete(std::move(x), in.pos());
-  std::string why;
-  switch (read_node(in, x.node, why)) {
-    case node_read::short_input:
-      return need_more<port2_resp>();
-    case node_read::too_long:
-      return malformed<port2_resp>("PORT2_RESP: " + why);
-    case node_read::ok:
-      break;
-  }
-  if (auto problem = name_problem(x.node.name); !problem.empty())
-    return malformed<port2_resp>("PORT2_RESP: " + problem);
+  auto node = read_node(in);
+  if (node.status == decode_status::need_more)
+    return need_more<port2_resp>();
+  if (node.status == decode_status::malformed)
+    return malformed<port2_resp>("PORT2_RESP: " + node.reason);
+  if (auto checked = check_name(node.value.name); !checked)
+    return malformed<port2_resp>("PORT2_RESP: " + checked.error);
+  x.node = std::move(node.value);
   auto consumed = in.pos();
   return complete(std::move(x), consumed);
 }
@@ -399,11 +378,10 @@ decode_result<names_resp> decode_names_resp(std::string_view bytes) {
     }
     if (end + 1 - pos > max_line)
       return malformed<names_resp>("NAMES line longer than " + std::to_string(max_line) + " bytes");
-    std::pair<std::string, uint16_t> entry;
-    std::string why;
-    if (!parse_names_line(bytes.substr(pos, end - pos), entry, why))
-      return malformed<names_resp>(why);
-    x.names.push_back(std::move(entry));
+    auto entry = parse_names_line(bytes.substr(pos, end - pos));
+    if (!entry)
+      return malformed<names_resp>(entry.error);
+    x.names.push_back(std::move(*entry));
     pos = end + 1;
   }
   return complete(std::move(x), pos);
