@@ -24,7 +24,7 @@ struct room_state {
   uint64_t incarnation = 0; // tells this run's sequence numbers from an earlier run's
   uint64_t next_seq = 0;
   std::vector<caf::actor> sessions;
-  std::set<caf::actor_addr> wants_history; // sessions that joined with a replay or a resume
+  std::set<caf::actor_addr> wants_history; // sessions that joined with a rewind or a resume
   std::map<std::string, caf::actor> peers; // node name -> its gate
   caf::actor gate; // ours, the way out: it relays to peers' gates, so they never see the room
   ordering order;  // which peer messages go out when, what peers are asked for

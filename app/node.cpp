@@ -1,5 +1,5 @@
-// Wires a node together: settings, then room and cluster, then the HTTP and HTTPS front, until a
-// stop signal.
+// Wires a node together: settings and certificate, then room and cluster, then the HTTP and
+// HTTPS front, until a stop signal.
 #include "app/node.hpp"
 
 #include <cerrno>

@@ -28,7 +28,7 @@ outcome<void> start_web(caf::actor_system& system, const options& opts, const no
   context->metrics = metrics;
   context->poller = std::make_shared<stream_poller>();
   context->limits = {opts.stream_queue, opts.stream_queue_bytes};
-  // The front's and the poller's own calls say why not through a string (web/).
+  // web/'s poller and front say why not in a string argument; here that becomes the outcome.
   if (std::string why; !context->poller->ok(why))
     return outcome<void>::fail(why);
   context->home_page_html = render_page("home_page.html", s.node);
