@@ -56,7 +56,8 @@ public:
   virtual void time_out(steady::time_point now) = 0;
   // The answer to request `stream` (0 on HTTP/1.1), from a worker.
   virtual void answered(int32_t stream, router::answer answer) = 0;
-  // An event stream of the connection has bytes to send, or has ended (HTTP/2).
+  // An event stream of the connection has bytes to send, or has ended (HTTP/2); the loop
+  // advances the connection once its posted work is done.
   virtual void resume(int32_t stream) {
     (void)stream;
   }
@@ -117,7 +118,8 @@ public:
   // the loop thread, unless the connection is gone by then.
   void dispatch(uint64_t id, int32_t stream, std::string request, const endpoint& client,
                 const endpoint& local, const char* protocol);
-  // Calls resume(stream) of connection `id`, if it is still open.
+  // Calls resume(stream) of connection `id`, if it is still open, and advances it after the
+  // posted work (a job of the mailbox calls this).
   void resume(uint64_t id, int32_t stream);
   // Takes the connection's new deadline.
   void arm(connection& c);
@@ -172,6 +174,7 @@ private:
   // Touched by the loop thread only.
   std::unordered_map<uint64_t, std::unique_ptr<connection>> connections_;
   std::set<std::pair<steady::time_point, uint64_t>> deadlines_;
+  std::vector<uint64_t> resumed_; // connections to advance after the posted work
   uint64_t next_id_;
   address_slots per_address_;
   steady::time_point accept_paused_until_{};

@@ -101,8 +101,7 @@ void h2_connection::answered(int32_t stream, router::answer answer) {
 }
 
 void h2_connection::resume(int32_t stream) {
-  session_.resume(stream);
-  advance();
+  session_.resume(stream); // sent when the loop advances us, with the other streams resumed
 }
 
 void h2_connection::stop_announced() {
