@@ -8,14 +8,19 @@
 namespace watercooler {
 
 bool loop_mailbox::post(std::function<void()> fn) {
+  bool first;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     if (!open_)
       return false;
+    first = posted_.empty();
     posted_.push_back(std::move(fn));
   }
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  // Jobs behind the first are taken with it: the loop takes the whole list after its wake-up.
+  if (first) {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  }
   return true;
 }
 
