@@ -182,11 +182,12 @@ outcome<void> write_atomically(const std::string& path, mode_t mode,
 
 } // namespace
 
-std::variant<tls_files, std::string> ensure_self_signed_certificate(const std::string& state_dir) {
+outcome<tls_files> ensure_self_signed_certificate(const std::string& state_dir) {
+  using result = outcome<tls_files>;
   if (state_dir.empty())
-    return std::string("cannot use an empty state directory");
+    return result::fail("cannot use an empty state directory");
   if (auto made = make_directories(state_dir); !made)
-    return made.error;
+    return result::fail(made.error);
   std::string prefix = state_dir.back() == '/' ? state_dir : state_dir + "/";
   tls_files files{prefix + "cert.pem", prefix + "key.pem"};
 
@@ -194,31 +195,31 @@ std::variant<tls_files, std::string> ensure_self_signed_certificate(const std::s
   auto lock_path = prefix + "certificate.lock";
   fd_guard lock{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
   if (lock.fd < 0)
-    return system_error("create", lock_path);
+    return result::fail(system_error("create", lock_path));
   int locked;
   while ((locked = ::flock(lock.fd, LOCK_EX)) != 0 && errno == EINTR) {
   }
   if (locked != 0)
-    return system_error("lock", lock_path);
+    return result::fail(system_error("lock", lock_path));
 
   if (reusable(files))
-    return files;
+    return result::ok(files);
 
   pkey_ptr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), &EVP_PKEY_free);
   if (!key)
-    return openssl_error("generate an EC P-256 key");
+    return result::fail(openssl_error("generate an EC P-256 key"));
   auto certificate = make_certificate(key.get());
   if (!certificate)
-    return openssl_error("make a certificate");
+    return result::fail(openssl_error("make a certificate"));
   auto write_key = [&](FILE* file) {
     return PEM_write_PrivateKey(file, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
   };
   if (auto written = write_atomically(files.key_path, 0600, write_key); !written)
-    return written.error;
+    return result::fail(written.error);
   auto write_certificate = [&](FILE* file) { return PEM_write_X509(file, certificate.get()) == 1; };
   if (auto written = write_atomically(files.certificate_path, 0644, write_certificate); !written)
-    return written.error;
-  return files;
+    return result::fail(written.error);
+  return result::ok(files);
 }
 
 std::string default_state_dir() {

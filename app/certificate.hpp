@@ -2,7 +2,8 @@
 #pragma once
 
 #include <string>
-#include <variant>
+
+#include "actors/outcome.hpp"
 
 namespace watercooler {
 
@@ -15,8 +16,8 @@ struct tls_files {
 // is valid for at least another day; otherwise writes a new EC P-256 pair for localhost,
 // 127.0.0.1 and ::1. Creates `state_dir` (0700, with parents) if needed. Nodes starting at the
 // same time take turns through a lock file and never see half-written files. Never throws: on
-// failure the alternative is a message like "cannot create /x/state: Permission denied".
-std::variant<tls_files, std::string> ensure_self_signed_certificate(const std::string& state_dir);
+// failure the error is a message like "cannot create /x/state: Permission denied".
+outcome<tls_files> ensure_self_signed_certificate(const std::string& state_dir);
 
 // $WATERCOOLER_STATE_DIR, else $XDG_STATE_HOME/watercooler, else $HOME/.local/state/watercooler,
 // else ./.watercooler. Empty variables, and a relative XDG_STATE_HOME, count as unset.

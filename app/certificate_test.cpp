@@ -61,9 +61,9 @@ unsigned mode_of(const std::string& path) {
 
 tls_files ensured(const std::string& state_dir) {
   auto result = ensure_self_signed_certificate(state_dir);
-  if (auto* error = std::get_if<std::string>(&result))
-    FAIL(*error);
-  return std::get<tls_files>(result);
+  if (!result)
+    FAIL(result.error);
+  return *result;
 }
 
 x509_ptr load_certificate(const std::string& path) {
@@ -301,20 +301,19 @@ TEST_CASE("an unusable state directory gives an error text instead of a crash") 
   SUBCASE("a regular file in the way") {
     write_file(tmp.path + "/file", "not a directory");
     auto result = ensure_self_signed_certificate(tmp.path + "/file/state");
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result)
-          == "cannot create " + tmp.path + "/file/state: Not a directory");
+    REQUIRE_FALSE(result);
+    CHECK(result.error == "cannot create " + tmp.path + "/file/state: Not a directory");
   }
   SUBCASE("the state directory is a regular file") {
     write_file(tmp.path + "/file", "not a directory");
     auto result = ensure_self_signed_certificate(tmp.path + "/file");
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result) == "cannot create " + tmp.path + "/file: Not a directory");
+    REQUIRE_FALSE(result);
+    CHECK(result.error == "cannot create " + tmp.path + "/file: Not a directory");
   }
   SUBCASE("an empty path") {
     auto result = ensure_self_signed_certificate("");
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result) == "cannot use an empty state directory");
+    REQUIRE_FALSE(result);
+    CHECK(result.error == "cannot use an empty state directory");
   }
   SUBCASE("a read-only directory") {
     if (::geteuid() == 0)
@@ -322,22 +321,21 @@ TEST_CASE("an unusable state directory gives an error text instead of a crash") 
     REQUIRE(::chmod(tmp.path.c_str(), 0500) == 0);
     auto result = ensure_self_signed_certificate(tmp.path);
     ::chmod(tmp.path.c_str(), 0700);
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result)
-          == "cannot create " + tmp.path + "/certificate.lock: Permission denied");
+    REQUIRE_FALSE(result);
+    CHECK(result.error == "cannot create " + tmp.path + "/certificate.lock: Permission denied");
   }
 }
 
 TEST_CASE("nodes ensuring a certificate at the same time end up sharing one matching pair") {
   temporary_directory tmp;
-  std::vector<std::variant<tls_files, std::string>> results(4);
+  std::vector<outcome<tls_files>> results(4);
   std::vector<std::thread> threads;
   for (auto& result : results)
     threads.emplace_back([&] { result = ensure_self_signed_certificate(tmp.path); });
   for (auto& thread : threads)
     thread.join();
   for (const auto& result : results)
-    CHECK(std::holds_alternative<tls_files>(result));
+    CHECK(result);
   auto certificate = load_certificate(tmp.path + "/cert.pem");
   auto key = load_key(tmp.path + "/key.pem");
   CHECK(X509_check_private_key(certificate.get(), key.get()) == 1);

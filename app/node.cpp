@@ -13,7 +13,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <variant>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -220,10 +219,9 @@ int run_node(const options& opts) {
   auto settings = read_settings(opts);
   if (!settings)
     return give_up(settings.error, 2);
-  auto made = ensure_self_signed_certificate(settings->state_dir);
-  if (const auto* error = std::get_if<std::string>(&made))
-    return give_up(*error, 1);
-  const auto& https = std::get<tls_files>(made);
+  auto https = ensure_self_signed_certificate(settings->state_dir);
+  if (!https)
+    return give_up(https.error, 1);
 
   // Signals are taken by sigwait; every thread started from here on inherits the mask.
   auto stop_signals = block_stop_signals();
@@ -247,7 +245,8 @@ int run_node(const options& opts) {
   }
 
   node_web web; // stopped before the actors
-  if (auto started = start_web(system, opts, *settings, https, actors.room, metrics, web); !started)
+  if (auto started = start_web(system, opts, *settings, *https, actors.room, metrics, web);
+      !started)
     return give_up(started.error, 1);
   describe_node(system, opts, actors, started_ms);
   std::cout << "watercooler: " << settings->node << " on http://" << opts.bind << ":" << opts.port

@@ -57,8 +57,8 @@ struct test_front {
       REQUIRE(::mkdtemp(dir) != nullptr);
       tls_dir = dir;
       auto files = ensure_self_signed_certificate(tls_dir);
-      REQUIRE(std::holds_alternative<tls_files>(files));
-      const auto& paths = std::get<tls_files>(files);
+      REQUIRE(files);
+      const auto& paths = *files;
       auto tls = server_tls(paths.certificate_path, paths.key_path, error);
       REQUIRE_MESSAGE(tls != nullptr, error);
       tls_port = front->listen("127.0.0.1", 0, tls, error);
