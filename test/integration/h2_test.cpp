@@ -180,14 +180,7 @@ std::vector<std::string> texts(const nlohmann::json& stream) {
 
 // True once a line of the node's log matches `pattern`.
 bool logged(const node_process& node, const std::regex& pattern) {
-  return eventually([&] {
-    std::istringstream lines(node.log());
-    std::string line;
-    while (std::getline(lines, line))
-      if (std::regex_search(line, pattern))
-        return true;
-    return false;
-  });
+  return eventually([&] { return node.logged(pattern); });
 }
 
 } // namespace

@@ -393,6 +393,15 @@ std::string node_process::log() const {
   return read_file(log_path_);
 }
 
+bool node_process::logged(const std::regex& pattern) const {
+  std::istringstream lines(log());
+  std::string line;
+  while (std::getline(lines, line))
+    if (std::regex_search(line, pattern))
+      return true;
+  return false;
+}
+
 std::string node_process::describe() const {
   return "---- log of " + (name().empty() ? std::string("(unnamed node)") : name()) + " ("
          + log_path_ + "):\n" + log();

@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -152,6 +153,8 @@ public:
     return process_.pid();
   }
   std::string log() const;
+  // Whether a line of the log (so far) matches `pattern`.
+  bool logged(const std::regex& pattern) const;
   // "name: log contents", for INFO on failure.
   std::string describe() const;
 

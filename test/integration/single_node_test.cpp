@@ -309,14 +309,7 @@ TEST_CASE("the request log has a line per request with client address and status
   const std::regex home(R"(^\d\d:\d\d:\d\d\.\d{3} \[info\] 127\.0\.0\.1 GET / Sent 200 in \S+$)");
   const std::regex missing(R"(\[info\] 127\.0\.0\.1 GET /nope Sent 404 in )");
   const std::regex posted(R"(\[info\] 127\.0\.0\.1 POST /publish Sent 303 in )");
-  auto has_line = [&](const std::regex& pattern) {
-    std::istringstream lines(node.log());
-    std::string line;
-    while (std::getline(lines, line))
-      if (std::regex_search(line, pattern))
-        return true;
-    return false;
-  };
+  auto has_line = [&](const std::regex& pattern) { return node.logged(pattern); };
   // Logged while the node runs, not only when it exits.
   auto deadline = in(10s);
   while (!(has_line(home) && has_line(missing) && has_line(posted)) && clock::now() < deadline)

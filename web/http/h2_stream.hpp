@@ -14,8 +14,6 @@
 
 namespace watercooler {
 
-class loop_mailbox;
-
 // The bytes between a session (any thread) and the connection (the loop thread).
 class h2_channel {
 public:
