@@ -57,7 +57,7 @@ void report(cluster_actor self, const std::string& name, const std::string& erro
     log_line("waiting for node ", name, ": ", error);
 }
 
-// The link for `name` is up: tell the room and meet the node's peers.
+// The link for `name` is up: tell the room and the presence, and meet the node's peers.
 // `we_dialled`: our link's hello was accepted, so the node trusts us already (when it dialled
 // us, it does once its own link has checked our answer).
 void adopt(cluster_actor self, const std::string& name, const std::string& address,
@@ -69,7 +69,9 @@ void adopt(cluster_actor self, const std::string& name, const std::string& addre
   entry.address = address;
   report(self, name, "");
   s.metrics->peer_connected(name, address);
-  self->send(s.room, peer_atom::value, name, peer_gate, s.gate, we_dialled);
+  auto up = caf::make_message(peer_atom::value, name, peer_gate, s.gate, we_dialled);
+  for (const auto& actor : s.told)
+    self->send(actor, up);
   for (const auto& peer : peers) // mesh: meet the peers of our peers
     if (peer != s.config.node && s.wanted.insert(peer).second)
       s.learned.insert(peer);
@@ -77,12 +79,12 @@ void adopt(cluster_actor self, const std::string& name, const std::string& addre
 
 } // namespace
 
-caf::behavior cluster(cluster_actor self, cluster_config config, caf::actor room, caf::actor gate,
-                      std::shared_ptr<trusted_nodes> trusted,
+caf::behavior cluster(cluster_actor self, cluster_config config, std::vector<caf::actor> told,
+                      caf::actor gate, std::shared_ptr<trusted_nodes> trusted,
                       std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.config = std::move(config);
-  st.room = std::move(room);
+  st.told = std::move(told);
   st.gate = std::move(gate);
   st.trusted = std::move(trusted);
   st.metrics = std::move(metrics);

@@ -45,8 +45,8 @@ struct cluster_state {
   static inline const char* name = "cluster";
 
   cluster_config config;
-  caf::actor room;
-  caf::actor gate; // ours, given to peers so they can reach us
+  std::vector<caf::actor> told; // of each peer that is up: the room and the presence
+  caf::actor gate;              // ours, given to peers so they can reach us
   std::shared_ptr<trusted_nodes> trusted;
   std::shared_ptr<node_metrics> metrics;
   std::set<std::string> wanted;                  // sys.config's nodes and nodes learned from peers
@@ -64,9 +64,10 @@ struct cluster_state {
 };
 
 // Keeps a link to every node it wants: the dialer (dialer.hpp) tells it where they are, the gate
-// which nodes greeted us; the room hears of each peer that is up.
+// which nodes greeted us; the room and the presence (`told`) hear of each peer that is up.
 caf::behavior cluster(caf::stateful_actor<cluster_state>* self, cluster_config config,
-                      caf::actor room, caf::actor gate, std::shared_ptr<trusted_nodes> trusted,
+                      std::vector<caf::actor> told, caf::actor gate,
+                      std::shared_ptr<trusted_nodes> trusted,
                       std::shared_ptr<node_metrics> metrics);
 
 } // namespace watercooler

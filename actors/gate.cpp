@@ -47,27 +47,32 @@ using hello_answer = caf::result<bool, std::string, std::string, std::vector<std
 
 } // namespace
 
-caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
+caf::behavior gate(gate_actor self, gate_config config, caf::actor room, caf::actor presence,
                    std::shared_ptr<trusted_nodes> trusted_set,
                    std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.config = std::move(config);
   st.room = std::move(room);
+  st.presence = std::move(presence);
   st.trusted = std::move(trusted_set);
   st.metrics = std::move(metrics);
-  // Anything else: a trusted peer's (deliver ...), (catchup ...), (backfill ...) and
-  // (goodbye ...) go to the room; the rest is dropped.
+  // Anything else: a trusted peer's (deliver ...), (catchup ...), (backfill ...) go to the room,
+  // (roster ...), (changes ...), (rollcall ...) to the presence, (goodbye ...) to both; the rest
+  // is dropped.
   self->set_default_handler([=](caf::scheduled_actor*, caf::message_view& view) {
     auto msg = view.move_content_to_message();
-    auto for_the_room = [&] {
-      if (msg.size() == 0 || !msg.match_element<caf::atom_value>(0))
-        return false;
-      auto verb = msg.get_as<caf::atom_value>(0);
-      return verb == deliver_atom::value || verb == catchup_atom::value
-             || verb == backfill_atom::value || verb == goodbye_atom::value;
-    };
-    if (from_trusted_node(self, *self->state.trusted) && for_the_room()) {
-      self->send(self->state.room, std::move(msg));
+    auto verb = msg.size() != 0 && msg.match_element<caf::atom_value>(0)
+                  ? msg.get_as<caf::atom_value>(0)
+                  : caf::atom("");
+    bool for_room = verb == deliver_atom::value || verb == catchup_atom::value
+                    || verb == backfill_atom::value || verb == goodbye_atom::value;
+    bool for_presence = verb == roster_atom::value || verb == changes_atom::value
+                        || verb == rollcall_atom::value || verb == goodbye_atom::value;
+    if ((for_room || for_presence) && from_trusted_node(self, *self->state.trusted)) {
+      if (for_presence && self->state.presence)
+        self->send(self->state.presence, msg);
+      if (for_room)
+        self->send(self->state.room, std::move(msg));
       return caf::result<caf::message>{caf::message{}};
     }
     refuse(self, message_text(self->system(), msg).substr(0, 120));
@@ -141,10 +146,11 @@ caf::behavior gate(gate_actor self, gate_config config, caf::actor room,
       }
       return self->delegate(s.room, report_atom::value);
     },
-    // RELAY <peer gate> <message>: our room's traffic to a peer, sent as from us; from our room
-    // alone, so the peer sees the gate it trusts and never learns of the room.
+    // RELAY <peer gate> <message>: our room's and presence's traffic to a peer, sent as from us;
+    // from them alone, so the peer sees the gate it trusts and never learns of them.
     [=](relay_atom, const caf::actor& peer_gate, caf::message& msg) {
-      if (caf::actor_cast<caf::actor>(self->current_sender()) != self->state.room)
+      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!sender || (sender != self->state.room && sender != self->state.presence))
         return refuse(self, "relay");
       self->send(peer_gate, std::move(msg));
     },

@@ -25,6 +25,7 @@ struct gate_state {
 
   gate_config config;
   caf::actor room;
+  caf::actor presence;
   caf::actor cluster; // told of every node that greets us
   std::shared_ptr<trusted_nodes> trusted;
   std::shared_ptr<node_metrics> metrics;
@@ -39,6 +40,7 @@ struct gate_state {
 
 // `cluster` arrives later in (cluster, actor): the cluster needs the gate to greet peers.
 caf::behavior gate(caf::stateful_actor<gate_state>* self, gate_config config, caf::actor room,
-                   std::shared_ptr<trusted_nodes> trusted, std::shared_ptr<node_metrics> metrics);
+                   caf::actor presence, std::shared_ptr<trusted_nodes> trusted,
+                   std::shared_ptr<node_metrics> metrics);
 
 } // namespace watercooler

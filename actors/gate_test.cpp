@@ -23,9 +23,11 @@ struct fixture {
   caf::actor_system sys{cfg};
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
   std::shared_ptr<trusted_nodes> trusted = std::make_shared<trusted_nodes>();
-  caf::scoped_actor room{sys}; // sees what the gate lets through
-  caf::actor gate_actor = sys.spawn(gate, gate_config{here, "secret"},
-                                    caf::actor_cast<caf::actor>(room), trusted, metrics);
+  caf::scoped_actor room{sys};     // sees what the gate lets through to the room
+  caf::scoped_actor presence{sys}; // and to the presence
+  caf::actor gate_actor =
+    sys.spawn(gate, gate_config{here, "secret"}, caf::actor_cast<caf::actor>(room),
+              caf::actor_cast<caf::actor>(presence), trusted, metrics);
 
   std::string challenge(caf::scoped_actor& self) {
     std::string result;
@@ -154,6 +156,25 @@ TEST_CASE("the gate forwards a trusted node's deliveries to the room and nothing
   CHECK(f.metrics->dropped == 1);
 }
 
+TEST_CASE("the gate forwards a trusted node's presence to the presence, and goodbye to both") {
+  fixture f;
+  caf::scoped_actor peer{f.sys}; // local, hence trusted
+  peer->send(f.gate_actor, roster_atom::value, presence_roster{there, 1, 0, {}});
+  peer->send(f.gate_actor, rollcall_atom::value, there);
+  peer->send(f.gate_actor, goodbye_atom::value, there);
+  std::vector<std::string> seen;
+  for (int i = 0; i < 3; ++i)
+    f.presence->receive([&](roster_atom, const presence_roster& r) { seen.push_back(r.node); },
+                        [&](rollcall_atom, const std::string& who) { seen.push_back(who); },
+                        [&](goodbye_atom, const std::string& who) { seen.push_back("bye " + who); },
+                        caf::after(2s) >> [] {});
+  CHECK(seen == std::vector<std::string>{there, there, "bye " + there});
+  bool room_told = false;
+  f.room->receive([&](goodbye_atom, const std::string& who) { room_told = who == there; },
+                  caf::after(2s) >> [] {});
+  CHECK(room_told);
+}
+
 TEST_CASE("the gate relays its room's messages to a peer's gate, and no one else's") {
   fixture f;
   caf::scoped_actor peer_gate{f.sys};
@@ -164,6 +185,17 @@ TEST_CASE("the gate relays its room's messages to a peer's gate, and no one else
     peer_gate->receive(
       [&](goodbye_atom, const std::string& who) {
         relayed = who == here && peer_gate->current_sender() == f.gate_actor;
+      },
+      caf::after(2s) >> [] {});
+    CHECK(relayed);
+  }
+  SUBCASE("from the presence, as from the gate") {
+    f.presence->send(f.gate_actor, relay_atom::value, caf::actor_cast<caf::actor>(peer_gate),
+                     caf::make_message(rollcall_atom::value, here));
+    bool relayed = false;
+    peer_gate->receive(
+      [&](rollcall_atom, const std::string&) {
+        relayed = peer_gate->current_sender() == f.gate_actor;
       },
       caf::after(2s) >> [] {});
     CHECK(relayed);

@@ -47,6 +47,11 @@ struct node_metrics {
   std::atomic<uint64_t> refused_in_all{0};      // connections over the limit in all
   std::atomic<uint64_t> reset_floods{0}; // HTTP/2 connections ended for resetting too many streams
   latency_histogram latency;             // origin's publish -> written to a local stream
+  std::atomic<uint64_t> present{0};      // people present in the cluster, as this node sees it
+  std::atomic<uint64_t> present_here{0}; // of them with a stream here (or within the grace)
+  std::atomic<uint64_t> listeners{0};    // streams without a person, in the cluster
+  std::atomic<uint64_t> presence_refused_per_address{0}; // clients over --max-present-per-address
+  std::atomic<uint64_t> presence_refused_in_all{0};      // clients over --max-present
 
   // Per peer node: its state since when, round trip, messages forwarded to and received from it.
   void peer_connected(const std::string& peer, const std::string& address);

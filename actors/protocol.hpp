@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/logic/presence_tracker.hpp"
 #include "actors/logic/stream_clock.hpp"
 #include "actors/wire/chat_message.hpp"
 #include "actors/wire/report.hpp"
@@ -63,8 +64,9 @@ using backfill_atom = caf::atom_constant<caf::atom("backfill")>;
 // in history order; `trimmed` are ranges our history no longer holds. Asked again each second
 // until answered.
 
-// room -> peer room (relayed by our gate), when this node stops: the peer shows it as stopped, not
-// as lost, and keeps dialling it for when it comes back.
+// room -> peer room and presence (relayed by our gate), when this node stops: the peer shows it
+// as stopped, not as lost, and keeps dialling it for when it comes back; its people stay for the
+// grace period (they may reconnect elsewhere).
 using goodbye_atom = caf::atom_constant<caf::atom("goodbye")>; // (goodbye, string node)
 
 // room -> itself, at a deadline of its ordering: messages held back behind a gap are released,
@@ -77,6 +79,27 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>; // (heartbeat
 using beat_atom = caf::atom_constant<caf::atom("beat")>; // (beat)
 // room -> session, on each (beat): write the comment line.
 using keepalive_atom = caf::atom_constant<caf::atom("keepalive")>; // (keepalive)
+
+// session -> presence, as its stream opens: count it, as the person `client` (a browser's id,
+// "" for none) named `name`, or as an anonymous listener; a JSON stream `watches` the changes.
+// The presence monitors the session: its end is the stream's close.
+using arrive_atom = caf::atom_constant<caf::atom("arrive")>;
+// (arrive, actor session, string client, string name, string address, bool watches)
+// presence -> watching session: first who is here (with the tag of the stream's own person, or
+// "", and why a client was not counted, or ""), then each change.
+using presence_atom = caf::atom_constant<caf::atom("presence")>;
+// (presence, presence_view view, string you, string refused) | (presence, presence_change change)
+// web -> presence: who is here, for GET /presence.
+using people_atom = caf::atom_constant<caf::atom("people")>; // (people) -> presence_view
+// presence -> peer presence (relayed by our gate, to its gate): our whole set, when the link
+// comes up and when asked; then each change of it, which follows the version before it.
+using roster_atom = caf::atom_constant<caf::atom("roster")>;   // (roster, presence_roster roster)
+using changes_atom = caf::atom_constant<caf::atom("changes")>; // (changes, presence_delta delta)
+// presence -> peer presence (relayed): send me your roster (a link came up, or a delta did not
+// follow the version held).
+using rollcall_atom = caf::atom_constant<caf::atom("rollcall")>; // (rollcall, string asker)
+// presence -> itself, when the next grace period ends.
+using lapse_atom = caf::atom_constant<caf::atom("lapse")>; // (lapse)
 
 // The cookie handshake, by the dialling node's link actor at the dialled node's gate (the one
 // actor a node publishes): ask for a challenge, then prove the cookie and challenge back.
@@ -213,6 +236,14 @@ inline void add_report_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<stream_gap>>("std::vector<stream_gap>");
   cfg.add_message_type<clock_entry>("clock_entry");
   cfg.add_message_type<stream_clock>("stream_clock");
+  cfg.add_message_type<presence_entry>("presence_entry");
+  cfg.add_message_type<std::vector<presence_entry>>("std::vector<presence_entry>");
+  cfg.add_message_type<presence_roster>("presence_roster");
+  cfg.add_message_type<presence_delta>("presence_delta");
+  cfg.add_message_type<present_person>("present_person");
+  cfg.add_message_type<std::vector<present_person>>("std::vector<present_person>");
+  cfg.add_message_type<presence_view>("presence_view");
+  cfg.add_message_type<presence_change>("presence_change");
 }
 
 } // namespace watercooler

@@ -230,6 +230,9 @@ caf::result<node_report> report_node(room_actor self) {
   report.published = st.published;
   report.delivered = st.delivered;
   report.received = st.metrics->received;
+  report.present = st.metrics->present;
+  report.present_here = st.metrics->present_here;
+  report.listeners = st.metrics->listeners;
   for (const auto& entry : st.metrics->peers())
     report.peers.push_back(entry.second);
   report.actors.push_back({"room", "event-based", self->mailbox().size()});

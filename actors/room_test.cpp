@@ -59,7 +59,7 @@ struct fixture {
   caf::actor room_actor = sys.spawn(room, "node1@127.0.0.1", 7, metrics, history_limits{5});
   // Ours, which relays what the room sends peers; counts of its own.
   caf::actor gate_actor =
-    sys.spawn(gate, gate_config{"node1@127.0.0.1", "secret"}, room_actor,
+    sys.spawn(gate, gate_config{"node1@127.0.0.1", "secret"}, room_actor, caf::actor{},
               std::make_shared<trusted_nodes>(), std::make_shared<node_metrics>());
 
   ~fixture() {

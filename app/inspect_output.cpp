@@ -106,6 +106,10 @@ std::string render_node(const node_report& n) {
   out += "room: " + std::to_string(n.members) + (n.members == 1 ? " member, " : " members, ")
          + std::to_string(n.published) + " published here, " + std::to_string(n.delivered)
          + " delivered here, " + std::to_string(n.received) + " received from peers\n";
+  out += "presence: " + std::to_string(n.present) + (n.present == 1 ? " person" : " people")
+         + " in the cluster, " + std::to_string(n.present_here) + " here, "
+         + std::to_string(n.listeners) + (n.listeners == 1 ? " listener" : " listeners")
+         + " without a name in the cluster\n";
 
   std::vector<row> peers;
   for (const auto& p : n.peers)
@@ -169,23 +173,25 @@ nlohmann::ordered_json to_json(const node_report& n) {
   auto actors = nlohmann::ordered_json::array();
   for (const auto& a : n.actors)
     actors.push_back({{"name", a.name}, {"kind", a.kind}, {"queued", a.queued}});
-  return {{"name", n.name},
-          {"version", n.version},
-          {"started_ms", n.started_ms},
-          {"now_ms", n.now_ms},
-          {"uptime_ms", uptime_ms(n)},
-          {"http_port", n.http_port},
-          {"https_port", n.https_port},
-          {"dist_port", n.dist_port},
-          {"scheduler_threads", n.scheduler_threads},
-          {"room",
-           {{"members", n.members},
-            {"published", n.published},
-            {"delivered", n.delivered},
-            {"received", n.received}}},
-          {"peers", std::move(peers)},
-          {"sessions", std::move(sessions)},
-          {"actors", std::move(actors)}};
+  return {
+    {"name", n.name},
+    {"version", n.version},
+    {"started_ms", n.started_ms},
+    {"now_ms", n.now_ms},
+    {"uptime_ms", uptime_ms(n)},
+    {"http_port", n.http_port},
+    {"https_port", n.https_port},
+    {"dist_port", n.dist_port},
+    {"scheduler_threads", n.scheduler_threads},
+    {"room",
+     {{"members", n.members},
+      {"published", n.published},
+      {"delivered", n.delivered},
+      {"received", n.received}}},
+    {"presence", {{"people", n.present}, {"here", n.present_here}, {"listeners", n.listeners}}},
+    {"peers", std::move(peers)},
+    {"sessions", std::move(sessions)},
+    {"actors", std::move(actors)}};
 }
 
 } // namespace
@@ -258,6 +264,10 @@ const char* const inspect_json_schema_markdown =
 | `nodes[].room.published` | integer | Messages published on this node. |
 | `nodes[].room.delivered` | integer | Messages delivered on this node, counted once per message. |
 | `nodes[].room.received` | integer | Messages received from peer nodes. |
+| `nodes[].presence` | object | Who is here, as the node sees it (`GET /presence`). |
+| `nodes[].presence.people` | integer | People (browsers with a stream open on some node) present in the cluster. |
+| `nodes[].presence.here` | integer | Of them, people with a stream open on this node, or closed within `--presence-grace`. |
+| `nodes[].presence.listeners` | integer | Streams in the cluster that count no person (anonymous listeners). |
 | `nodes[].peers` | array | Peer nodes as this node sees them; `[]` if none. |
 | `nodes[].peers[].name` | string | Peer node name, `name@host`. |
 | `nodes[].peers[].address` | string | `host:port` of the peer's distribution port; `""` until known. |

@@ -30,6 +30,9 @@ node_report busy_node() {
   n.published = 12;
   n.delivered = 20;
   n.received = 8;
+  n.present = 5;
+  n.present_here = 2;
+  n.listeners = 1;
   n.peers = {
     {"node2@127.0.0.1", "127.0.0.1:41234", "connected", n.now_ms - 190'000, 420, 12, 8, ""},
     {"node3@10.0.0.7", "10.0.0.7:40001", "reconnecting", n.now_ms - 3'723'000, -1, 1500, 0,
@@ -107,6 +110,7 @@ TEST_CASE("the inspect table aligns every node's peers, sessions and actors") {
   std::string expected =
     R"(node1@127.0.0.1  watercooler 0.1.0  up 3m 12s  http 8081  https 8441  dist 41233  scheduler threads 4
 room: 3 members, 12 published here, 20 delivered here, 8 received from peers
+presence: 5 people in the cluster, 2 here, 1 listener without a name in the cluster
 
 peers
   NAME             ADDRESS          STATE         SINCE           RTT  FORWARDED  RECEIVED  LAST ERROR
@@ -126,6 +130,7 @@ actors
 
 node2@127.0.0.1  watercooler 0.1.0  up 4s  http 8082  https off  dist 41234  scheduler threads 2
 room: 1 member, 0 published here, 0 delivered here, 0 received from peers
+presence: 0 people in the cluster, 0 here, 0 listeners without a name in the cluster
 
 peers
   (none)
@@ -192,6 +197,7 @@ TEST_CASE("the inspect JSON carries every field under its struct name") {
     CHECK(n["scheduler_threads"] == 4);
     CHECK(n["room"]
           == nlohmann::json{{"members", 3}, {"published", 12}, {"delivered", 20}, {"received", 8}});
+    CHECK(n["presence"] == nlohmann::json{{"people", 5}, {"here", 2}, {"listeners", 1}});
   }
   SUBCASE("peers") {
     const auto& p = doc["nodes"][0]["peers"];

@@ -23,6 +23,7 @@
 #include "actors/gate.hpp"
 #include "actors/log.hpp"
 #include "actors/port_mapper.hpp"
+#include "actors/presence.hpp"
 #include "actors/room.hpp"
 #include "actors/wire/node_name.hpp"
 #include "app/actor_system_setup.hpp"
@@ -51,6 +52,7 @@ uint64_t new_incarnation() {
 // The node's long-lived actors; all of them stop when this goes out of scope.
 struct node_actors {
   caf::actor room;
+  caf::actor presence;
   caf::actor gate;
   caf::actor mapper;
   caf::actor cluster;
@@ -59,7 +61,7 @@ struct node_actors {
 
   ~node_actors() {
     lookups.reset();
-    for (const auto* a : {&cluster, &gate, &mapper, &room})
+    for (const auto* a : {&cluster, &gate, &mapper, &presence, &room})
       if (*a)
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   }
@@ -101,7 +103,8 @@ outcome<joined> start_cluster(caf::actor_system& system, const options& opts,
   const auto& host = s.name->host;
   // Peers and inspectors see the gate alone; it checks the cookie before the room.
   auto trusted = std::make_shared<trusted_nodes>();
-  actors.gate = system.spawn(gate, gate_config{s.node, s.cookie}, actors.room, trusted, metrics);
+  actors.gate = system.spawn(gate, gate_config{s.node, s.cookie}, actors.room, actors.presence,
+                             trusted, metrics);
   auto published = opts.dist_tls ? caf::openssl::publish(actors.gate, 0, host.c_str(), true)
                                  : system.middleman().publish(actors.gate, 0, host.c_str(), true);
   if (!published)
@@ -127,7 +130,8 @@ outcome<joined> start_cluster(caf::actor_system& system, const options& opts,
   cc.epmd_port = opts.epmd_port;
   cc.tls = opts.dist_tls;
   cc.connector = distribution_connector(system, opts.dist_tls);
-  actors.cluster = system.spawn(cluster, cc, actors.room, actors.gate, trusted, metrics);
+  actors.cluster = system.spawn(cluster, cc, std::vector<caf::actor>{actors.room, actors.presence},
+                                actors.gate, trusted, metrics);
   caf::scoped_actor {
     system
     } -> send(actors.gate, cluster_atom::value, actors.cluster);
@@ -157,7 +161,7 @@ void describe_node(caf::actor_system& system, const options& opts, const node_ac
   facts.dist_port = actors.dist_port;
   facts.scheduler_threads = system.scheduler().num_workers();
   std::vector<caf::actor> others;
-  for (const auto* a : {&actors.cluster, &actors.gate, &actors.mapper})
+  for (const auto* a : {&actors.presence, &actors.cluster, &actors.gate, &actors.mapper})
     if (*a)
       others.push_back(*a);
   caf::anon_send(actors.room, about_atom::value, facts, others);
@@ -236,6 +240,10 @@ int run_node(const options& opts) {
   actors.room = system.spawn(room, settings->node, new_incarnation(), metrics,
                              history_limits{opts.history, std::chrono::seconds(opts.history_age)});
   caf::anon_send(actors.room, heartbeat_atom::value, uint64_t{opts.heartbeat_seconds});
+  actors.presence = system.spawn(presence, settings->node,
+                                 presence_limits{std::chrono::seconds(opts.presence_grace),
+                                                 opts.max_present_per_address, opts.max_present},
+                                 metrics);
   if (settings->name) {
     auto cluster = start_cluster(system, opts, *settings, actors, metrics, stop_signals);
     if (!cluster)
@@ -245,7 +253,8 @@ int run_node(const options& opts) {
   }
 
   node_web web; // stopped before the actors
-  if (auto started = start_web(system, opts, *settings, *https, actors.room, metrics, web);
+  if (auto started =
+        start_web(system, opts, *settings, *https, actors.room, actors.presence, metrics, web);
       !started)
     return give_up(started.error, 1);
   describe_node(system, opts, actors, started_ms);

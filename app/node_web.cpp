@@ -16,10 +16,12 @@ constexpr size_t request_threads = 8;
 
 outcome<void> start_web(caf::actor_system& system, const options& opts, const node_settings& s,
                         const tls_files& https_files, const caf::actor& room,
-                        std::shared_ptr<node_metrics> metrics, node_web& web) {
+                        const caf::actor& presence, std::shared_ptr<node_metrics> metrics,
+                        node_web& web) {
   auto context = std::make_shared<web_context>();
   context->system = &system;
   context->room = room;
+  context->presence = presence;
   context->node = s.node;
   context->max_body = opts.max_body;
   context->max_message = opts.max_message;

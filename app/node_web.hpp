@@ -24,7 +24,7 @@ struct node_web {
 // The front listening on HTTP and HTTPS (with the certificate `https`), its workers answering
 // through the room; or why it cannot serve.
 outcome<void> start_web(caf::actor_system& system, const options& opts, const node_settings& s,
-                        const tls_files& https, const caf::actor& room,
+                        const tls_files& https, const caf::actor& room, const caf::actor& presence,
                         std::shared_ptr<node_metrics> metrics, node_web& web);
 
 } // namespace watercooler

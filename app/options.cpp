@@ -76,6 +76,12 @@ const number_flag number_flags[] = {
    [](options& o, uint64_t n) { o.stream_queue_bytes = static_cast<std::size_t>(n); }},
   {"--publish-rate", 0, 1000000, "a number of messages",
    [](options& o, uint64_t n) { o.publish_rate = static_cast<unsigned>(n); }},
+  {"--presence-grace", 0, 3600, "a number of seconds",
+   [](options& o, uint64_t n) { o.presence_grace = static_cast<unsigned>(n); }},
+  {"--max-present-per-address", 0, 10000000, "a number of people",
+   [](options& o, uint64_t n) { o.max_present_per_address = static_cast<std::size_t>(n); }},
+  {"--max-present", 0, 10000000, "a number of people",
+   [](options& o, uint64_t n) { o.max_present = static_cast<std::size_t>(n); }},
   {"--publish-burst", 1, 1000000, "a number of messages",
    [](options& o, uint64_t n) { o.publish_burst = static_cast<unsigned>(n); }},
 };
@@ -309,6 +315,15 @@ Options:
   --stream-queue-bytes BYTES
                         ... or bytes (default {stream_queue_bytes}). Beyond either, the stream gets a gap
                         event and is ended; the client resumes where it stopped reading.
+  --presence-grace SECONDS
+                        a person whose last stream closed stays present this long (default
+                        {presence_grace}; 0 leaves at once): a reload or a reconnect to another node is
+                        no leave and join. A node that stops keeps its people that long too.
+  --max-present-per-address N
+                        people (GET /listen?client=) counted at once per client address on
+                        this node (default {max_present_per_address}; 0 no limit); more are served as
+                        anonymous listeners.
+  --max-present N       people counted at once on this node (default {max_present}; 0 no limit).
   --inspect NODE        print what NODE (name@host, found through its port mapper) and every
                         node it is connected to are running: node, peers, room, sessions,
                         actors. Then exit.
@@ -355,6 +370,9 @@ std::string help_text(const std::string& default_state_dir, std::size_t default_
     {"{heartbeat}", std::to_string(d.heartbeat_seconds)},
     {"{stream_queue}", std::to_string(d.stream_queue)},
     {"{stream_queue_bytes}", std::to_string(d.stream_queue_bytes)},
+    {"{presence_grace}", std::to_string(d.presence_grace)},
+    {"{max_present_per_address}", std::to_string(d.max_present_per_address)},
+    {"{max_present}", std::to_string(d.max_present)},
     {"{watch}", std::to_string(default_watch_seconds)},
   };
   std::string text = help_template;

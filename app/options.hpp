@@ -1,11 +1,13 @@
 // The command line and environment of a node, parsed and checked before anything starts.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/logic/presence_tracker.hpp"
 #include "actors/outcome.hpp"
 #include "actors/room.hpp"
 #include "web/http/h2_session.hpp"
@@ -42,6 +44,10 @@ struct options {
   unsigned heartbeat_seconds = default_heartbeat_seconds; // --heartbeat: comment line; 0: none
   std::size_t stream_queue = stream_limits{}.max_events;  // --stream-queue: events a client may lag
   std::size_t stream_queue_bytes = stream_limits{}.max_bytes; // --stream-queue-bytes
+  unsigned presence_grace = static_cast<unsigned>(
+    std::chrono::duration_cast<std::chrono::seconds>(presence_limits{}.grace).count());
+  std::size_t max_present_per_address = presence_limits{}.per_address; // 0: any
+  std::size_t max_present = presence_limits{}.total;                   // 0: any
   std::string cookie;         // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
   bool dist_tls = false;      // --dist-tls: node-to-node connections over mutual TLS
   std::string dist_cert;      // --dist-cert FILE: this node's certificate (PEM)

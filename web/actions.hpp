@@ -20,6 +20,9 @@ void publish(const web_context& context, const httplib::Request& req, const std:
 // GET /listen : every message of the cluster as a Server-Sent Event.
 void listen(const web_context& context, const httplib::Request& req, httplib::Response& res);
 
+// GET /presence : {"count":…,"listeners":…,"people":[…]}, the cluster's presence.
+void presence_page(const web_context& context, const httplib::Request& req, httplib::Response& res);
+
 // GET /metrics : Prometheus text exposition of the node's counters.
 void metrics_page(const web_context& context, const httplib::Request& req, httplib::Response& res);
 std::string render_metrics(const node_metrics& metrics);

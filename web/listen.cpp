@@ -1,7 +1,9 @@
 // GET /listen : an event stream; the connection, plain or TLS, moves to its session actor.
 #include <optional>
 
+#include "actors/wire/presence_roster.hpp"
 #include "web/actions.hpp"
+#include "web/form.hpp"
 #include "web/http/router.hpp"
 #include "web/stream/sse_session.hpp"
 
@@ -30,6 +32,22 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   else if (req.has_param("last_event_id"))
     last_event_id = req.get_param_value("last_event_id");
   auto start = stream_start_at(format, last_event_id);
+  // A person: the browser's own id, and the display name with the rules of POST /publish.
+  std::string person;
+  if (req.has_param("client")) {
+    person = req.get_param_value("client");
+    if (!is_client_id(person))
+      return plain_error(res, 400, "bad client: 16 to 64 characters of A-Z, a-z, 0-9, _ and -");
+  }
+  display_name name;
+  if (req.has_param("name")) {
+    auto field = req.get_param_value("name");
+    if (!is_valid_utf8(field))
+      return plain_error(res, 400, "invalid UTF-8 in name");
+    name = parse_display_name(field);
+    if (!name.error.empty())
+      return plain_error(res, 400, name.error);
+  }
   auto slot = context.streams->acquire(req.remote_addr);
   if (!slot) {
     // Closed at once: a script that opens streams in a loop gets no keep-alive.
@@ -44,8 +62,10 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   auto framing = std::string(router::protocol()) == "HTTP/2" ? stream_framing::frames
                  : req.version == "HTTP/1.0"                 ? stream_framing::until_close
                                                              : stream_framing::chunked;
-  adopted_stream stream{nullptr, framing, start, client_of(req), *slot};
-  stream_wiring wiring{context.room, context.metrics, context.poller, context.limits};
+  adopted_stream stream{nullptr, framing,           start,     client_of(req),
+                        *slot,   std::move(person), name.name, req.remote_addr};
+  stream_wiring wiring{context.room, context.presence, context.metrics, context.poller,
+                       context.limits};
   auto adopted = router::hand_off([system, stream, wiring](std::unique_ptr<transport> io) mutable {
     stream.connection = std::move(io);
     system->spawn(sse_session, std::move(stream), std::move(wiring));

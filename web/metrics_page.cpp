@@ -48,6 +48,23 @@ std::string render_metrics(const node_metrics& m) {
   family(out, "watercooler_sessions_fell_behind_total", "counter",
          "Event streams ended because their client could not keep up (it resumes).");
   out << "watercooler_sessions_fell_behind_total " << m.fell_behind.load() << '\n';
+  family(out, "watercooler_presence_people", "gauge",
+         "People present in the cluster (browsers with a stream open on some node), as this node "
+         "sees it.");
+  out << "watercooler_presence_people " << m.present.load() << '\n';
+  family(out, "watercooler_presence_local_people", "gauge",
+         "Of them, people with a stream open on this node (or within the grace period).");
+  out << "watercooler_presence_local_people " << m.present_here.load() << '\n';
+  family(out, "watercooler_presence_listeners", "gauge",
+         "Event streams in the cluster that count no person (anonymous listeners).");
+  out << "watercooler_presence_listeners " << m.listeners.load() << '\n';
+  family(out, "watercooler_presence_refused_total", "counter",
+         "Clients served as anonymous listeners: over --max-present-per-address (address) or "
+         "--max-present (total).");
+  out << "watercooler_presence_refused_total{reason=\"address\"} "
+      << m.presence_refused_per_address.load() << '\n';
+  out << "watercooler_presence_refused_total{reason=\"total\"} " << m.presence_refused_in_all.load()
+      << '\n';
   family(out, "watercooler_connections", "gauge",
          "HTTP and HTTPS connections open now, event streams not counted.");
   out << "watercooler_connections " << m.connections.load() << '\n';

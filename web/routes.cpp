@@ -34,6 +34,10 @@ const std::vector<route>& route_table() {
      [](const web_context& c, const httplib::Request& q, const std::string&, httplib::Response& r) {
        listen(c, q, r);
      }},
+    {"GET", "/presence",
+     [](const web_context& c, const httplib::Request& q, const std::string&, httplib::Response& r) {
+       presence_page(c, q, r);
+     }},
     {"GET", "/metrics",
      [](const web_context& c, const httplib::Request& q, const std::string&, httplib::Response& r) {
        metrics_page(c, q, r);

@@ -18,7 +18,8 @@ namespace watercooler {
 struct web_context {
   caf::actor_system* system = nullptr;
   caf::actor room;
-  std::string node;                              // shown on the home page
+  caf::actor presence; // who is here: streams are counted, GET /presence asks it
+  std::string node;    // shown on the home page
   std::size_t max_body = default_max_body;       // POST /publish bodies above this get 413
   std::size_t max_message = default_max_message; // characters; a longer message gets 413
   // Per client address; shared by the HTTP and HTTPS servers.

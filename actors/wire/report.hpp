@@ -48,10 +48,13 @@ struct node_report {
   uint16_t https_port = 0;
   uint16_t dist_port = 0;
   uint64_t scheduler_threads = 0;
-  uint64_t members = 0;   // sessions in the room
-  uint64_t published = 0; // messages published here
-  uint64_t delivered = 0; // messages delivered here (once per message)
-  uint64_t received = 0;  // messages received from peers
+  uint64_t members = 0;      // sessions in the room
+  uint64_t published = 0;    // messages published here
+  uint64_t delivered = 0;    // messages delivered here (once per message)
+  uint64_t received = 0;     // messages received from peers
+  uint64_t present = 0;      // people present in the cluster, as the node sees it
+  uint64_t present_here = 0; // of them with a stream on the node (or within the grace)
+  uint64_t listeners = 0;    // streams in the cluster that count no person
   std::vector<peer_report> peers;
   std::vector<session_report> sessions;
   std::vector<actor_report> actors;
@@ -78,7 +81,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_report& x) {
   return f(caf::meta::type_name("node_report"), x.name, x.version, x.started_ms, x.now_ms,
            x.http_port, x.https_port, x.dist_port, x.scheduler_threads, x.members, x.published,
-           x.delivered, x.received, x.peers, x.sessions, x.actors);
+           x.delivered, x.received, x.present, x.present_here, x.listeners, x.peers, x.sessions,
+           x.actors);
 }
 
 } // namespace watercooler

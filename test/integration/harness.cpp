@@ -741,6 +741,9 @@ void sse_stream::decode() {
 }
 
 std::optional<sse_message> sse_stream::next_event(clock::time_point deadline) {
+  // As a browser's onmessage, readers of messages do not see presence events.
+  while (!presence_ && !events_.empty() && events_.front().type == "presence")
+    events_.pop_front();
   while (events_.empty()) {
     if (ended_ || connection_ == nullptr)
       return std::nullopt;
@@ -752,6 +755,8 @@ std::optional<sse_message> sse_stream::next_event(clock::time_point deadline) {
       connection_.reset();
     }
     decode();
+    while (!presence_ && !events_.empty() && events_.front().type == "presence")
+      events_.pop_front();
   }
   auto event = std::move(events_.front());
   events_.pop_front();

@@ -288,6 +288,10 @@ public:
   bool ended() const {
     return ended_;
   }
+  // From now on next_event() returns `event: presence` too, which it skips by default.
+  void with_presence() {
+    presence_ = true;
+  }
   static bool is_probe(std::string_view data) {
     return data.rfind("probe ", 0) == 0;
   }
@@ -304,6 +308,7 @@ private:
   enum class chunk_state { size, data, crlf, done } state_ = chunk_state::size;
   std::size_t remaining_ = 0;
   bool ended_ = false;
+  bool presence_ = false;
   sse_parser parser_;
   std::deque<sse_message> events_;
 };

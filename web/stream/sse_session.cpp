@@ -5,6 +5,7 @@
 
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
+#include "web/stream/presence_event.hpp"
 #include "web/stream/sse.hpp"
 
 namespace watercooler {
@@ -119,6 +120,7 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
   st.wiring = std::move(wiring);
   st.connection = stream.connection;
   st.chunked = stream.framing == stream_framing::chunked;
+  st.json = stream.start.format == stream_format::json;
   st.events = stream_events(stream.start);
   st.outbox = stream_outbox(stream.connection);
   auto poller = st.wiring.poller;
@@ -215,6 +217,9 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
     head += frame(first);
   st.outbox.push({std::move(head)});
   flush();
+  if (st.wiring.presence)
+    self->send(st.wiring.presence, arrive_atom::value, caf::actor_cast<caf::actor>(self),
+               stream.person, stream.name, stream.address, st.json);
   self->monitor(st.wiring.room);
   self->set_down_handler([=](const caf::down_msg&) { self->quit(); }); // the room is gone
   // Handled at once, never re-sent to ourselves: live messages may already be queued behind it.
@@ -236,6 +241,17 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
     // one; or a gap among the live ones.
     [=](history_atom, const std::vector<chat_message>& replay,
         const std::vector<stream_gap>& gaps) { replayed(replay, gaps); },
+    // PRESENCE <view> <you> <refused>: who is here as the stream opens; a JSON stream shows it.
+    [=](presence_atom, const presence_view& view, const std::string& you,
+        const std::string& refused) {
+      if (self->state.json)
+        queue({frame(presence_snapshot_event(view, you, refused))});
+    },
+    // PRESENCE <change>: someone joined or left the cluster, or was renamed.
+    [=](presence_atom, const presence_change& change) {
+      if (self->state.json)
+        queue({frame(presence_change_event(change))});
+    },
     // KEEPALIVE: a comment keeps proxies from cutting the idle stream; a dead client fails it.
     [=](keepalive_atom) { queue({frame(heartbeat_comment)}); },
     // FLUSH: everything queued since the last one, in one system call where it fits.

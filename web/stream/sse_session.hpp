@@ -51,6 +51,7 @@ private:
 // and how far a client may fall behind.
 struct stream_wiring {
   caf::actor room;
+  caf::actor presence; // counts the stream, and tells a JSON one who is here
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<stream_poller> poller;
   stream_limits limits;
@@ -68,8 +69,11 @@ struct adopted_stream {
   std::shared_ptr<transport> connection;
   stream_framing framing = stream_framing::chunked;
   stream_start start;
-  std::string client; // ip:port
-  address_slot slot;  // the stream's place in its address's --max-streams
+  std::string client;  // ip:port
+  address_slot slot;   // the stream's place in its address's --max-streams
+  std::string person;  // ?client=: the browser's id; "" an anonymous listener
+  std::string name;    // ?name=: the person's display name
+  std::string address; // the client's address, for the presence bounds
 };
 
 struct sse_session_state {
@@ -79,6 +83,7 @@ struct sse_session_state {
   std::shared_ptr<transport> connection;
   uint64_t token = 0; // the poller's (0: an HTTP/2 stream, which tells the session itself)
   bool chunked = true;
+  bool json = false; // a JSON stream, which gets presence events too
   stream_events events{stream_start{}};
   session_counters counters;
   stream_outbox outbox;

@@ -1,0 +1,174 @@
+// The presence of one node: carries out its tracker, streams' changes out, its own set to peers.
+#include "actors/presence.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include "actors/log.hpp"
+#include "actors/wire/message_text.hpp"
+
+namespace watercooler {
+
+namespace {
+
+using presence_actor = caf::stateful_actor<presence_state>*;
+
+presence_time now() {
+  return std::chrono::steady_clock::now();
+}
+
+// To a peer node's presence, through its gate, relayed by ours: peers never learn of us.
+void to_peer(presence_actor self, const caf::actor& peer_gate, caf::message msg) {
+  if (self->state.gate)
+    self->send(self->state.gate, relay_atom::value, peer_gate, std::move(msg));
+}
+
+void send_roster(presence_actor self, const caf::actor& peer_gate) {
+  to_peer(self, peer_gate, caf::make_message(roster_atom::value, self->state.tracker.roster()));
+}
+
+// After every event: the streams hear what changed, the peers how our set changed, the
+// counters are set, and the next grace period to end is waited for.
+void tell(presence_actor self) {
+  auto& st = self->state;
+  for (auto& change : st.tracker.take_changes()) {
+    auto msg = caf::make_message(presence_atom::value, std::move(change));
+    for (const auto& entry : st.watch)
+      self->send(entry.second, msg);
+  }
+  if (auto delta = st.tracker.take_delta()) {
+    auto msg = caf::make_message(changes_atom::value, std::move(*delta));
+    for (const auto& entry : st.peers)
+      to_peer(self, entry.second, msg);
+  }
+  auto view = st.tracker.view();
+  st.metrics->present = view.count;
+  st.metrics->present_here = st.tracker.local_people();
+  st.metrics->listeners = view.listeners;
+  auto wake = st.tracker.next_wake();
+  if (wake && (!st.wake || *wake < *st.wake)) {
+    st.wake = wake;
+    self->delayed_send(self, std::max(*wake - now(), presence_time::duration::zero()),
+                       lapse_atom::value);
+  }
+}
+
+// A stream opened: counted, and a watching one first gets who is here, then the changes.
+void arrive(presence_actor self, const caf::actor& session, const std::string& client,
+            const std::string& name, const std::string& address, bool watches) {
+  auto& st = self->state;
+  self->monitor(session);
+  auto admitted = st.tracker.open(session.id(), client, name, address, now_us(), now());
+  if (admitted.refused == "address")
+    ++st.metrics->presence_refused_per_address;
+  else if (admitted.refused == "total")
+    ++st.metrics->presence_refused_in_all;
+  tell(self); // before it watches: its snapshot has the change already
+  if (!watches)
+    return;
+  st.watch[session.id()] = session;
+  self->send(session, presence_atom::value, st.tracker.view(), admitted.person, admitted.refused);
+}
+
+// The cluster linked `name`: it gets our set, and we ask for its own (it may have sent it
+// before we knew of the link, and that was dropped).
+void adopt(presence_actor self, const std::string& name, const caf::actor& peer_gate) {
+  auto& st = self->state;
+  if (name == st.tracker.node() || !peer_gate)
+    return;
+  auto& slot = st.peers[name];
+  if (slot == peer_gate)
+    return;
+  if (slot)
+    self->demonitor(slot);
+  slot = peer_gate;
+  self->monitor(peer_gate);
+  send_roster(self, peer_gate);
+  to_peer(self, peer_gate, caf::make_message(rollcall_atom::value, st.tracker.node()));
+}
+
+// A session ended, or a peer's gate is gone with its link (a crash, a partition).
+void down(presence_actor self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  for (auto it = st.peers.begin(); it != st.peers.end(); ++it) {
+    if (it->second.address() == msg.source) {
+      auto name = it->first;
+      st.peers.erase(it);
+      st.tracker.node_lost(name);
+      return tell(self);
+    }
+  }
+  st.watch.erase(msg.source.id());
+  st.tracker.close(msg.source.id(), now());
+  tell(self);
+}
+
+} // namespace
+
+caf::behavior presence(presence_actor self, std::string node, presence_limits limits,
+                       std::shared_ptr<node_metrics> metrics) {
+  self->state.tracker = presence_tracker{std::move(node), limits};
+  self->state.metrics = std::move(metrics);
+  self->set_down_handler([=](const caf::down_msg& msg) { down(self, msg); });
+  // Peers are other programs: a message of the wrong shape is reported and dropped.
+  self->set_default_handler([=](caf::scheduled_actor* who, caf::message_view& msg) {
+    ++self->state.metrics->dropped;
+    log_line(who->name(), " dropped an unexpected message ",
+             message_text(who->system(), msg.copy_content_to_message()).substr(0, 200));
+    return refuse_quietly(who);
+  });
+  self->set_error_handler([](caf::error&) {});
+  return {
+    // ARRIVE <session> <client> <name> <address> <watches>: from a stream as it opens.
+    [=](arrive_atom, const caf::actor& session, const std::string& client, const std::string& name,
+        const std::string& address,
+        bool watches) { arrive(self, session, client, name, address, watches); },
+    // PEOPLE: who is here, for GET /presence.
+    [=](people_atom) { return self->state.tracker.view(); },
+    // PEER <name> <gate> <via> <we_dialled>: from the cluster, a node is linked.
+    [=](peer_atom, const std::string& name, const caf::actor& peer_gate, const caf::actor& via,
+        bool) {
+      self->state.gate = via;
+      adopt(self, name, peer_gate);
+    },
+    // ROSTER <roster>: a linked peer's whole set replaces what we held of it.
+    [=](roster_atom, const presence_roster& roster) {
+      if (self->state.peers.count(roster.node) == 0)
+        return; // not linked (yet): we ask for it when it is
+      self->state.tracker.replace(roster);
+      tell(self);
+    },
+    // CHANGES <delta>: a linked peer's set changed; out of step, we ask for the whole.
+    [=](changes_atom, const presence_delta& delta) {
+      auto& st = self->state;
+      auto peer = st.peers.find(delta.node);
+      if (peer == st.peers.end())
+        return;
+      if (!st.tracker.apply(delta))
+        to_peer(self, peer->second, caf::make_message(rollcall_atom::value, st.tracker.node()));
+      tell(self);
+    },
+    // ROLLCALL <asker>: a linked peer asks for our whole set.
+    [=](rollcall_atom, const std::string& asker) {
+      if (auto peer = self->state.peers.find(asker); peer != self->state.peers.end())
+        send_roster(self, peer->second);
+    },
+    // GOODBYE <node>: a peer stops; its people may reconnect elsewhere within the grace period.
+    [=](goodbye_atom, const std::string& name) {
+      self->state.tracker.node_stopping(name, now());
+      tell(self);
+    },
+    // LAPSE: a grace period ended.
+    [=](lapse_atom) {
+      self->state.wake.reset();
+      self->state.tracker.tick(now());
+      tell(self);
+    },
+    // ACTORS: for --inspect's list of actors.
+    [=](actors_atom) {
+      return std::vector<actor_report>{{"presence", "event-based", self->mailbox().size()}};
+    },
+  };
+}
+
+} // namespace watercooler
