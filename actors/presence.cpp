@@ -17,6 +17,9 @@ presence_time now() {
   return std::chrono::steady_clock::now();
 }
 
+// How long a peer that dialled us has to ask for our roster before we send it anyway.
+constexpr std::chrono::seconds ask_unasked_after{2};
+
 // To a peer node's presence, through its gate, relayed by ours: peers never learn of us.
 void to_peer(presence_actor self, const caf::actor& peer_gate, caf::message msg) {
   if (self->state.gate)
@@ -46,6 +49,9 @@ void tell(presence_actor self) {
   st.metrics->present_here = st.tracker.local_people();
   st.metrics->listeners = view.listeners;
   auto wake = st.tracker.next_wake();
+  for (const auto& entry : st.unasked)
+    if (!wake || entry.second < *wake)
+      wake = entry.second;
   if (wake && (!st.wake || *wake < *st.wake)) {
     st.wake = wake;
     self->delayed_send(self, std::max(*wake - now(), presence_time::duration::zero()),
@@ -70,9 +76,17 @@ void arrive(presence_actor self, const caf::actor& session, const std::string& c
   self->send(session, presence_atom::value, st.tracker.view(), admitted.person, admitted.refused);
 }
 
-// The cluster linked `name`: it gets our set, and we ask for its own (it may have sent it
-// before we knew of the link, and that was dropped).
-void adopt(presence_actor self, const std::string& name, const caf::actor& peer_gate) {
+// Our set to a peer, and a request for its own (it may have sent it before we knew of the link,
+// and that was dropped).
+void exchange(presence_actor self, const caf::actor& peer_gate) {
+  send_roster(self, peer_gate);
+  to_peer(self, peer_gate, caf::make_message(rollcall_atom::value, self->state.tracker.node()));
+}
+
+// The cluster linked `name`. A node we dialled trusts us: the sets are exchanged now. One that
+// dialled us trusts us once its own link checked our answer, and then asks (rollcall).
+void adopt(presence_actor self, const std::string& name, const caf::actor& peer_gate,
+           bool we_dialled) {
   auto& st = self->state;
   if (name == st.tracker.node() || !peer_gate)
     return;
@@ -83,8 +97,13 @@ void adopt(presence_actor self, const std::string& name, const caf::actor& peer_
     self->demonitor(slot);
   slot = peer_gate;
   self->monitor(peer_gate);
-  send_roster(self, peer_gate);
-  to_peer(self, peer_gate, caf::make_message(rollcall_atom::value, st.tracker.node()));
+  if (we_dialled) {
+    st.unasked.erase(name);
+    exchange(self, peer_gate);
+  } else {
+    st.unasked[name] = now() + ask_unasked_after;
+    tell(self); // waits for the deadline
+  }
 }
 
 // A session ended, or a peer's gate is gone with its link (a crash, a partition).
@@ -94,6 +113,7 @@ void down(presence_actor self, const caf::down_msg& msg) {
     if (it->second.address() == msg.source) {
       auto name = it->first;
       st.peers.erase(it);
+      st.unasked.erase(name);
       st.tracker.node_lost(name);
       return tell(self);
     }
@@ -127,9 +147,9 @@ caf::behavior presence(presence_actor self, std::string node, presence_limits li
     [=](people_atom) { return self->state.tracker.view(); },
     // PEER <name> <gate> <via> <we_dialled>: from the cluster, a node is linked.
     [=](peer_atom, const std::string& name, const caf::actor& peer_gate, const caf::actor& via,
-        bool) {
+        bool we_dialled) {
       self->state.gate = via;
-      adopt(self, name, peer_gate);
+      adopt(self, name, peer_gate, we_dialled);
     },
     // ROSTER <roster>: a linked peer's whole set replaces what we held of it.
     [=](roster_atom, const presence_roster& roster) {
@@ -148,9 +168,16 @@ caf::behavior presence(presence_actor self, std::string node, presence_limits li
         to_peer(self, peer->second, caf::make_message(rollcall_atom::value, st.tracker.node()));
       tell(self);
     },
-    // ROLLCALL <asker>: a linked peer asks for our whole set.
+    // ROLLCALL <asker>: a linked peer asks for our whole set; one that dialled us asks for it
+    // once it trusts us, and gets its own asked for.
     [=](rollcall_atom, const std::string& asker) {
-      if (auto peer = self->state.peers.find(asker); peer != self->state.peers.end())
+      auto& st = self->state;
+      auto peer = st.peers.find(asker);
+      if (peer == st.peers.end())
+        return;
+      if (st.unasked.erase(asker) != 0)
+        exchange(self, peer->second);
+      else
         send_roster(self, peer->second);
     },
     // GOODBYE <node>: a peer stops; its people may reconnect elsewhere within the grace period.
@@ -158,10 +185,21 @@ caf::behavior presence(presence_actor self, std::string node, presence_limits li
       self->state.tracker.node_stopping(name, now());
       tell(self);
     },
-    // LAPSE: a grace period ended.
+    // LAPSE: a grace period ended, or a peer that dialled us did not ask in time.
     [=](lapse_atom) {
-      self->state.wake.reset();
-      self->state.tracker.tick(now());
+      auto& st = self->state;
+      st.wake.reset();
+      auto t = now();
+      for (auto it = st.unasked.begin(); it != st.unasked.end();) {
+        auto next = std::next(it);
+        if (it->second <= t) {
+          if (auto peer = st.peers.find(it->first); peer != st.peers.end())
+            exchange(self, peer->second);
+          st.unasked.erase(it);
+        }
+        it = next;
+      }
+      st.tracker.tick(t);
       tell(self);
     },
     // ACTORS: for --inspect's list of actors.

@@ -2,6 +2,7 @@
 // changes, and exchanges the node's own set with its peers.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,9 @@ struct presence_state {
   std::map<caf::actor_id, caf::actor> watch; // the JSON streams told of changes
   std::shared_ptr<node_metrics> metrics;
   std::optional<presence_time> wake; // a (lapse) is due then
+  // Peers that dialled us and may not trust us yet: they ask for our roster once they do; if
+  // they have not by then (both dialled at once), we send it unasked.
+  std::map<std::string, presence_time> unasked;
 };
 
 caf::behavior presence(caf::stateful_actor<presence_state>* self, std::string node,

@@ -98,7 +98,8 @@ using changes_atom = caf::atom_constant<caf::atom("changes")>; // (changes, pres
 // presence -> peer presence (relayed): send me your roster (a link came up, or a delta did not
 // follow the version held).
 using rollcall_atom = caf::atom_constant<caf::atom("rollcall")>; // (rollcall, string asker)
-// presence -> itself, when the next grace period ends.
+// presence -> itself, when the next grace period ends, or a peer that dialled us has not asked
+// for our roster in time.
 using lapse_atom = caf::atom_constant<caf::atom("lapse")>; // (lapse)
 
 // The cookie handshake, by the dialling node's link actor at the dialled node's gate (the one

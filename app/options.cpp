@@ -316,9 +316,10 @@ Options:
                         ... or bytes (default {stream_queue_bytes}). Beyond either, the stream gets a gap
                         event and is ended; the client resumes where it stopped reading.
   --presence-grace SECONDS
-                        a person whose last stream closed stays present this long (default
-                        {presence_grace}; 0 leaves at once): a reload or a reconnect to another node is
-                        no leave and join. A node that stops keeps its people that long too.
+                        a person whose last stream closed stays present this long
+                        (default {presence_grace}; 0 leaves at once): a reload or a reconnect to
+                        another node is no leave and join. A node that stops keeps its people
+                        that long too.
   --max-present-per-address N
                         people (GET /listen?client=) counted at once per client address on
                         this node (default {max_present_per_address}; 0 no limit); more are served as

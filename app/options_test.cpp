@@ -102,3 +102,21 @@ TEST_CASE("the front's flags parse into the options") {
   CHECK(o.max_connections_per_address == 0);
   CHECK(error_of({"--keep-alive-timeout", "0"}).find("--keep-alive-timeout 0") == 0);
 }
+
+TEST_CASE("the presence flags parse into the options, with their defaults in --help") {
+  const options d;
+  CHECK(d.presence_grace == 5);
+  auto parsed = parse_options(
+    {"--presence-grace", "0", "--max-present-per-address=3", "--max-present", "100"}, no_env);
+  REQUIRE(parsed);
+  CHECK(parsed->presence_grace == 0);
+  CHECK(parsed->max_present_per_address == 3);
+  CHECK(parsed->max_present == 100);
+  CHECK(error_of({"--presence-grace", "3601"}).find("--presence-grace 3601") == 0);
+  CHECK(error_of({"--max-present", "many"}).find("--max-present many") == 0);
+  auto help = help_text("/state", 1234);
+  CHECK(help.find("(default " + std::to_string(d.presence_grace) + ";") != std::string::npos);
+  CHECK(help.find("(default " + std::to_string(d.max_present_per_address) + ";")
+        != std::string::npos);
+  CHECK(help.find("(default " + std::to_string(d.max_present) + ";") != std::string::npos);
+}

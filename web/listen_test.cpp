@@ -331,6 +331,27 @@ TEST_CASE("an unknown listen format is a 400 with a reason") {
   }
 }
 
+TEST_CASE("a listen stream's client id and name are checked, with a reason for each") {
+  web_node node;
+  httplib::Client client("127.0.0.1", node.port);
+  const std::string id = "abcdefghijklmnop";
+  const std::pair<std::string, std::string> cases[] = {
+    {"/listen?format=json&client=abc", "bad client: 16 to 64 characters of A-Z, a-z, 0-9, _ and -"},
+    {"/listen?format=json&client=abcdefghijklmno%2F", "bad client: 16 to 64 characters of A-Z, "
+                                                      "a-z, 0-9, _ and -"},
+    {"/listen?format=json&client=" + id + "&name=%FF", "invalid UTF-8 in name"},
+    {"/listen?format=json&client=" + id + "&name=a%0Db",
+     "the name must not contain control characters"},
+  };
+  for (const auto& [path, reason] : cases) {
+    CAPTURE(path);
+    auto res = client.Get(path);
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(res->body == reason + "\n");
+  }
+}
+
 TEST_CASE("publish takes an optional display name and refuses a bad one") {
   web_node node;
   std::string answer;

@@ -1,6 +1,7 @@
 // A network partition between two nodes, made with network namespaces and a veth pair: both
 // sides keep serving, and once it heals, the listeners on both sides converge on the same
-// messages with none lost and none twice (anti-entropy over per-origin sequence numbers).
+// messages with none lost and none twice (anti-entropy over per-origin sequence numbers). The
+// people of the other side leave on the cut and come back on the heal.
 #include <map>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "test/integration/harness.hpp"
+#include "test/integration/presence_watcher.hpp"
 
 namespace watercooler::integration {
 
@@ -206,10 +208,32 @@ TEST_CASE("after a partition heals, both sides' listeners have every message exa
     require_flow(second, *listener1, in(60s));
   }
 
+  // Who is here: Ann on node1's side, Bob on node2's; each side sees both.
+  const std::string ann = "ann-0123456789abcdef", bob = "bob-0123456789abcdef";
+  std::unique_ptr<sse_stream> ann_on1, bob_on2;
+  std::unique_ptr<presence_watcher> seen1, seen2;
+  {
+    inside a(net.a());
+    ann_on1 = std::make_unique<sse_stream>(first.port(), false, 10s, person_path(ann, "Ann"));
+    seen1 = std::make_unique<presence_watcher>(first.port());
+  }
+  {
+    inside b(net.b());
+    bob_on2 = std::make_unique<sse_stream>(second.port(), false, 10s, person_path(bob, "Bob"));
+    seen2 = std::make_unique<presence_watcher>(second.port());
+  }
+  const std::string both = "Ann [" + node1 + "], Bob [" + node2 + "]";
+  REQUIRE(seen1->wait_people(both, in(30s)));
+  REQUIRE(seen2->wait_people(both, in(30s)));
+  auto bob_joins = seen1->joins(bob), ann_joins = seen2->joins(ann);
+
   REQUIRE(net.cut());
   // Both sides notice (no FIN crosses a cut link: the heartbeat times out).
   REQUIRE(logged(first, "lost node " + node2, in(60s)));
   REQUIRE(logged(second, "lost node " + node1, in(60s)));
+  // The other side's people leave as its link goes down.
+  CHECK(seen1->wait_people("Ann [" + node1 + "]", in(30s)));
+  CHECK(seen2->wait_people("Bob [" + node2 + "]", in(30s)));
   // Both keep serving their own side.
   std::vector<std::string> from1, from2;
   for (int i = 1; i <= 5; ++i) {
@@ -241,6 +265,16 @@ TEST_CASE("after a partition heals, both sides' listeners have every message exa
   CHECK(std::set<std::string>(last2.begin(), last2.end()) == after);
   CHECK(last1.size() == 2); // nothing twice
   CHECK(last2.size() == 2);
+  // And the people of the other side are back, each having left and joined once.
+  CHECK(seen1->wait_people(both, in(30s)));
+  CHECK(seen2->wait_people(both, in(30s)));
+  INFO("presence on node1: " << seen1->events());
+  INFO("presence on node2: " << seen2->events());
+  CHECK(seen1->leaves(bob) == 1);
+  CHECK(seen1->joins(bob) == bob_joins + 1);
+  CHECK(seen2->leaves(ann) == 1);
+  CHECK(seen2->joins(ann) == ann_joins + 1);
+  CHECK(seen1->leaves(ann) == 0);
   CHECK(first.log().find("are lost to this node") == std::string::npos); // no gap was needed
   CHECK(second.log().find("are lost to this node") == std::string::npos);
 }
