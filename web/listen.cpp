@@ -4,18 +4,11 @@
 #include "actors/wire/presence_roster.hpp"
 #include "web/actions.hpp"
 #include "web/form.hpp"
+#include "web/http/forwarded.hpp"
 #include "web/http/router.hpp"
 #include "web/stream/sse_session.hpp"
 
 namespace watercooler {
-
-namespace {
-
-std::string client_of(const httplib::Request& req) {
-  return req.remote_addr + ":" + std::to_string(req.remote_port);
-}
-
-} // namespace
 
 void listen(const web_context& context, const httplib::Request& req, httplib::Response& res) {
   auto format = stream_format::text;
@@ -48,7 +41,9 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
     if (!name.error.empty())
       return plain_error(res, 400, name.error);
   }
-  auto slot = context.streams->acquire(req.remote_addr);
+  // Behind a trusted proxy: the address it names, for the limit and as the stream's client.
+  auto client = client_of(req, context.proxies).address;
+  auto slot = context.streams->acquire(client);
   if (!slot) {
     // Closed at once: a script that opens streams in a loop gets no keep-alive.
     res.set_header("Retry-After", "10");
@@ -62,8 +57,9 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   auto framing = std::string(router::protocol()) == "HTTP/2" ? stream_framing::frames
                  : req.version == "HTTP/1.0"                 ? stream_framing::until_close
                                                              : stream_framing::chunked;
-  adopted_stream stream{nullptr, framing,           start,     client_of(req),
-                        *slot,   std::move(person), name.name, req.remote_addr};
+  adopted_stream stream{
+    nullptr, framing,           start,     client + ":" + std::to_string(req.remote_port),
+    *slot,   std::move(person), name.name, client};
   stream_wiring wiring{context.room, context.presence, context.metrics, context.poller,
                        context.limits};
   auto adopted = router::hand_off([system, stream, wiring](std::unique_ptr<transport> io) mutable {

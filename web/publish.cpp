@@ -10,6 +10,7 @@
 #include "actors/protocol.hpp"
 #include "web/actions.hpp"
 #include "web/form.hpp"
+#include "web/http/forwarded.hpp"
 #include "web/http/router.hpp"
 #include "web/origin.hpp"
 #include "web/stream/chat_event.hpp"
@@ -29,11 +30,12 @@ std::size_t characters(std::string_view text) {
 
 void publish(const web_context& context, const httplib::Request& req, const std::string& body,
              httplib::Response& res) {
+  auto client = client_of(req, context.proxies);
   // Before anything else: a foreign page must not post in our users' names.
-  if (!same_origin(req.get_header_value("Origin"), req.get_header_value("Host")))
+  if (!same_origin(req.get_header_value("Origin"), client.host, client.scheme))
     return plain_error(res, 403, "publishing is only allowed from this node's own page");
   // After the origin check: a foreign page must not use up its visitors' allowance either.
-  if (auto wait = context.publish_rate->take(req.remote_addr)) {
+  if (auto wait = context.publish_rate->take(client.address)) {
     res.set_header("Retry-After", std::to_string(wait->count()));
     res.set_header("Connection", "close"); // a flood is not kept alive
     router::close_after_response();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "web/actions.hpp"
+#include "web/http/forwarded.hpp"
 #include "web/http/request_log.hpp"
 
 namespace watercooler {
@@ -173,7 +174,7 @@ httplib::Logger install_routes(router& server, std::shared_ptr<const web_context
   auto logger = [context](const httplib::Request& req, const httplib::Response& res) {
     if (context->metrics)
       context->metrics->request(route_label(req.path), res.status);
-    log_request(req, res);
+    log_request(req, res, client_of(req, context->proxies).address);
   };
   server.set_logger(logger);
   return logger;

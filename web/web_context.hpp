@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/metrics.hpp"
+#include "web/http/forwarded.hpp"
 #include "web/http/limits.hpp"
 #include "web/stream/stream_outbox.hpp"
 #include "web/stream/stream_poller.hpp"
@@ -26,6 +27,7 @@ struct web_context {
   std::shared_ptr<address_slots> streams = std::make_shared<address_slots>(default_max_streams);
   std::shared_ptr<rate_limiter> publish_rate =
     std::make_shared<rate_limiter>(default_publish_rate, default_publish_burst);
+  trusted_proxies proxies; // --trust-proxy: whose X-Forwarded-* headers name the client
   std::chrono::milliseconds room_timeout{5000}; // a room slower than this gets 503
   std::string home_page_html;                   // pages are rendered once: the node name is fixed
   std::string not_found_html;

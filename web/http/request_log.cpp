@@ -45,7 +45,8 @@ std::string format_duration(long long us) {
   return buf;
 }
 
-void log_request(const httplib::Request& req, const httplib::Response& res) {
+void log_request(const httplib::Request& req, const httplib::Response& res,
+                 const std::string& client) {
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
                    std::chrono::steady_clock::now() - started)
                    .count();
@@ -60,10 +61,10 @@ void log_request(const httplib::Request& req, const httplib::Response& res) {
   // HTTP/1.1 as always; another protocol says so at the end.
   std::string protocol = router::protocol();
   protocol = protocol == "HTTP/1.1" ? "" : " (" + protocol + ")";
-  std::fprintf(stdout, "%s.%03d [info] %s %s %s Sent %d in %s%s\n", clock,
-               static_cast<int>(ms.count()), req.remote_addr.c_str(), req.method.c_str(),
-               printable(req.path).c_str(), res.status, format_duration(elapsed).c_str(),
-               protocol.c_str());
+  std::fprintf(
+    stdout, "%s.%03d [info] %s %s %s Sent %d in %s%s\n", clock, static_cast<int>(ms.count()),
+    printable(client.empty() ? req.remote_addr : client).c_str(), req.method.c_str(),
+    printable(req.path).c_str(), res.status, format_duration(elapsed).c_str(), protocol.c_str());
   std::fflush(stdout);
 }
 

@@ -10,8 +10,10 @@ namespace watercooler {
 // Marks the start of the request being handled on this thread.
 void request_started();
 
-// Logs the request handled on this thread, with the time since request_started().
-void log_request(const httplib::Request& req, const httplib::Response& res);
+// Logs the request handled on this thread, with the time since request_started(), as from
+// `client` (the TCP peer `req.remote_addr` when empty).
+void log_request(const httplib::Request& req, const httplib::Response& res,
+                 const std::string& client = {});
 
 // "412µs", "3.1ms", "2.4s"
 std::string format_duration(long long microseconds);
