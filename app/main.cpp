@@ -10,6 +10,7 @@
 #include "app/inspect.hpp"
 #include "app/node.hpp"
 #include "app/options.hpp"
+#include "app/version.hpp"
 #include "web/http/front.hpp"
 
 int main(int argc, char** argv) {
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (opts.version) {
-    std::cout << "watercooler " << WATERCOOLER_VERSION << '\n';
+    std::cout << watercooler::version_text() << '\n';
     return 0;
   }
   if (!opts.inspect.empty())
