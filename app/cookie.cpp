@@ -61,24 +61,10 @@ std::string trim_cookie(const std::string& content) {
   return line.substr(first, last - first + 1);
 }
 
-outcome<std::string> load_cookie(const std::string& given, const char* home) {
-  if (!given.empty())
-    return outcome<std::string>::ok(given);
-  if (home == nullptr || *home == '\0')
-    return outcome<std::string>::fail("HOME is not set, so there is no ~/.erlang.cookie; pass "
-                                      "--cookie");
-  std::string path = std::string(home) + "/.erlang.cookie";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT) {
-    auto created = create(path);
-    if (!created)
-      return outcome<std::string>::fail(created.error);
-    if (*created)
-      return outcome<std::string>::ok(**created);
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  }
-  if (fd < 0)
-    return outcome<std::string>::fail("cannot read " + path + ": " + std::strerror(errno));
+namespace {
+
+// The cookie in the file open as `fd`: a regular file of the owner's only, its first line.
+outcome<std::string> read_cookie(int fd, const std::string& path) {
   struct stat st {};
   std::string content;
   std::string error;
@@ -103,6 +89,37 @@ outcome<std::string> load_cookie(const std::string& given, const char* home) {
   if (cookie.empty())
     return outcome<std::string>::fail("cookie file " + path + " is empty");
   return outcome<std::string>::ok(cookie);
+}
+
+} // namespace
+
+outcome<std::string> load_cookie(const std::string& given, const std::string& file,
+                                 const char* home) {
+  if (!given.empty())
+    return outcome<std::string>::ok(given);
+  if (!file.empty()) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return outcome<std::string>::fail("cannot read --cookie-file " + file + ": "
+                                        + std::strerror(errno));
+    return read_cookie(fd, file);
+  }
+  if (home == nullptr || *home == '\0')
+    return outcome<std::string>::fail("HOME is not set, so there is no ~/.erlang.cookie; pass "
+                                      "--cookie or --cookie-file");
+  std::string path = std::string(home) + "/.erlang.cookie";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    auto created = create(path);
+    if (!created)
+      return outcome<std::string>::fail(created.error);
+    if (*created)
+      return outcome<std::string>::ok(**created);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  }
+  if (fd < 0)
+    return outcome<std::string>::fail("cannot read " + path + ": " + std::strerror(errno));
+  return read_cookie(fd, path);
 }
 
 } // namespace watercooler

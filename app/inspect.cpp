@@ -101,7 +101,7 @@ int run_inspect(const options& opts) {
     log_line("--inspect: ", name.error);
     return 2;
   }
-  auto cookie = load_cookie(opts.cookie, std::getenv("HOME"));
+  auto cookie = load_cookie(opts.cookie, opts.cookie_file, std::getenv("HOME"));
   if (!cookie) {
     log_line(cookie.error);
     return 2;

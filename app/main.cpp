@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
     std::cout << watercooler::version_text() << '\n';
     return 0;
   }
+  if (opts.man) { // the build writes build/watercooler.1 with it
+    std::cout << watercooler::man_page(WATERCOOLER_VERSION);
+    return 0;
+  }
   if (!opts.inspect.empty())
     return watercooler::run_inspect(opts);
   return watercooler::run_node(opts);

@@ -25,8 +25,8 @@ outcome<node_settings> read_settings(const options& opts) {
     s.name = *parsed;
   }
   s.node = s.name ? s.name->to_string() : std::string("nonode@nohost");
-  if (s.name) {
-    auto loaded = load_cookie(opts.cookie, std::getenv("HOME"));
+  if (s.name || !opts.cookie_file.empty()) { // a file named is checked even if unused
+    auto loaded = load_cookie(opts.cookie, opts.cookie_file, std::getenv("HOME"));
     if (!loaded)
       return result::fail(loaded.error);
     s.cookie = *loaded;

@@ -27,6 +27,7 @@ outcome<void> start_web(caf::actor_system& system, const options& opts, const no
   context->max_message = opts.max_message;
   context->streams = std::make_shared<address_slots>(opts.max_streams);
   context->publish_rate = std::make_shared<rate_limiter>(opts.publish_rate, opts.publish_burst);
+  context->proxies = trusted_proxies(opts.trust_proxy);
   context->metrics = metrics;
   context->poller = std::make_shared<stream_poller>();
   context->limits = {opts.stream_queue, opts.stream_queue_bytes};

@@ -10,6 +10,7 @@
 #include "actors/logic/presence_tracker.hpp"
 #include "actors/outcome.hpp"
 #include "actors/room.hpp"
+#include "web/http/forwarded.hpp"
 #include "web/http/h2_session.hpp"
 #include "web/http/limits.hpp"
 #include "web/stream/stream_outbox.hpp"
@@ -48,10 +49,12 @@ struct options {
     std::chrono::duration_cast<std::chrono::seconds>(presence_limits{}.grace).count());
   std::size_t max_present_per_address = presence_limits{}.per_address; // 0: any
   std::size_t max_present = presence_limits{}.total;                   // 0: any
-  std::string cookie;         // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
-  bool dist_tls = false;      // --dist-tls: node-to-node connections over mutual TLS
-  std::string dist_cert;      // --dist-cert FILE: this node's certificate (PEM)
-  std::string dist_key;       // --dist-key FILE: its private key (PEM, unencrypted)
+  std::string cookie;      // --cookie; else ~/.erlang.cookie (see app/cookie.hpp)
+  std::string cookie_file; // --cookie-file FILE: the cookie's file instead of ~/.erlang.cookie
+  std::vector<address_range> trust_proxy; // --trust-proxy, repeatable: X-Forwarded-* believed
+  bool dist_tls = false;                  // --dist-tls: node-to-node connections over mutual TLS
+  std::string dist_cert;                  // --dist-cert FILE: this node's certificate (PEM)
+  std::string dist_key;                   // --dist-key FILE: its private key (PEM, unencrypted)
   std::string dist_ca;        // --dist-ca FILE: the CA(s) a peer's certificate must chain to
   std::string inspect;        // --inspect NODE: print what that node runs, then exit
   bool json = false;          // --json: --inspect prints JSON
@@ -59,6 +62,7 @@ struct options {
   unsigned watch_seconds = 0; // --watch [SECONDS]: --inspect refreshes until Ctrl-C
   bool help = false;
   bool version = false;
+  bool man = false; // --man, not in --help: the manual page, made at build time
 };
 
 // `env` looks up an environment variable (nullptr when unset); tests pass their own.
@@ -69,5 +73,8 @@ outcome<options> parse_options(const std::vector<std::string>& args, env_lookup 
 
 // `default_connections`: what --max-connections is when not given on this machine.
 std::string help_text(const std::string& default_state_dir, std::size_t default_connections);
+
+// The manual page watercooler(1) in roff (man(7) macros), from the same table as help_text().
+std::string man_page(const std::string& version);
 
 } // namespace watercooler

@@ -1,5 +1,8 @@
 // The command line as parse_options sees it: --dist-tls and its three files, the front's
 // flags, and the help that states the defaults.
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -119,4 +122,71 @@ TEST_CASE("the presence flags parse into the options, with their defaults in --h
   CHECK(help.find("(default " + std::to_string(d.max_present_per_address) + ";")
         != std::string::npos);
   CHECK(help.find("(default " + std::to_string(d.max_present) + ";") != std::string::npos);
+}
+
+TEST_CASE("--trust-proxy is repeatable and refuses what is not an address or range") {
+  auto parsed = parse_options({"--trust-proxy", "127.0.0.1", "--trust-proxy=fd00::/8"}, no_env);
+  REQUIRE(parsed);
+  REQUIRE(parsed->trust_proxy.size() == 2);
+  CHECK(trusted_proxies(parsed->trust_proxy).contains("fd00::5"));
+  CHECK(trusted_proxies(parsed->trust_proxy).contains("127.0.0.1"));
+  CHECK(parse_options({}, no_env)->trust_proxy.empty()); // nobody by default
+  CHECK(error_of({"--trust-proxy", "10.0.0.1/8"})
+        == "--trust-proxy 10.0.0.1/8 is not an IPv4 or IPv6 address or ADDRESS/BITS range (with "
+           "no bits set past BITS, e.g. 10.0.0.0/8 or fd00::/8)");
+  CHECK(error_of({"--trust-proxy", "nginx"}).find("--trust-proxy nginx is not") == 0);
+  CHECK(error_of({"--trust-proxy"}) == "option --trust-proxy needs a value");
+}
+
+TEST_CASE("--cookie-file names the cookie's file; with --cookie it is a usage error") {
+  auto parsed = parse_options({"--cookie-file", "/var/lib/watercooler/cookie"}, no_env);
+  REQUIRE(parsed);
+  CHECK(parsed->cookie_file == "/var/lib/watercooler/cookie");
+  CHECK(error_of({"--cookie", "a", "--cookie-file", "f"})
+        == "--cookie and --cookie-file do not go together: give the cookie once");
+  CHECK(error_of({"--cookie-file="}) == "option --cookie-file needs a value");
+}
+
+namespace {
+
+// Every --flag a text names, as typed (roff's "\-" read as "-").
+std::set<std::string> flags_in(std::string text) {
+  for (auto at = text.find("\\-"); at != std::string::npos; at = text.find("\\-", at))
+    text.erase(at, 1);
+  std::set<std::string> flags;
+  std::regex flag(R"(--[a-z0-9][a-z0-9-]*)");
+  for (std::sregex_iterator it(text.begin(), text.end(), flag), end; it != end; ++it)
+    flags.insert(it->str());
+  return flags;
+}
+
+} // namespace
+
+TEST_CASE("the manual page is made from the table of --help and names every flag it names") {
+  auto help = help_text("/state", 1234);
+  auto man = man_page("9.8.7");
+  CHECK(man.find(".TH WATERCOOLER 1 \"\" \"watercooler 9.8.7\"") != std::string::npos);
+  CHECK(man.find('{') == std::string::npos); // every default filled in
+  auto in_help = flags_in(help);
+  CHECK(in_help.count("--trust-proxy") == 1);
+  CHECK(in_help.count("--cookie-file") == 1);
+  CHECK(in_help.count("--man") == 0); // the build's, not the user's
+  CHECK(flags_in(man) == in_help);
+  SUBCASE("each entry is a tagged paragraph, hyphens escaped") {
+    CHECK(man.find(".TP\n\\fB\\-\\-trust\\-proxy\\fR \\fIADDRESS[/BITS]\\fR\n")
+          != std::string::npos);
+    CHECK(man.find(".TP\n\\fB\\-\\-dist\\-cert\\fR \\fIFILE\\fR\n") != std::string::npos);
+    CHECK(man.find("\n.RS\n") != std::string::npos); // --dist-cert and the like, indented
+  }
+  SUBCASE("help lines stay within 100 columns, the texts from column 24") {
+    std::istringstream lines(help);
+    for (std::string line; std::getline(lines, line);) {
+      CAPTURE(line);
+      CHECK(line.size() <= 100);
+    }
+    CHECK(help.find("\n  --trust-proxy ADDRESS[/BITS]\n                        a reverse proxy")
+          != std::string::npos);
+    CHECK(help.find("\n  --port N              HTTP port (default $PORT, else 8080).\n")
+          != std::string::npos);
+  }
 }

@@ -97,6 +97,12 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
      "--max-connections-per-address many"},
     {"a publish burst of 0", {"--publish-burst", "0"}, "--publish-burst 0"},
     {"a read timeout of 0", {"--read-timeout", "0"}, "--read-timeout 0"},
+    {"a proxy that is no address", {"--trust-proxy", "proxy.example"}, "--trust-proxy proxy"},
+    {"a proxy range with host bits", {"--trust-proxy", "10.0.0.1/8"}, "10.0.0.1/8"},
+    {"--cookie with --cookie-file", {"--cookie", "c", "--cookie-file", "f"}, "--cookie-file"},
+    {"a missing --cookie-file",
+     {"--cookie-file", missing},
+     "cannot read --cookie-file " + missing + ": No such file"},
   };
   SUBCASE("bad flags and values name what is wrong") {
     for (const auto& c : cases) {
@@ -144,17 +150,21 @@ TEST_CASE("usage errors exit with code 2 and one clear message on stderr") {
                              "--stream-queue-bytes",
                              "--keep-alive-timeout",
                              "--max-connections",
-                             "--max-connections-per-address"}) {
+                             "--max-connections-per-address",
+                             "--trust-proxy",
+                             "--cookie-file"}) {
       CAPTURE(part);
       CHECK(contains(result.out, part));
     }
   }
 
-  SUBCASE("--version exits 0") {
+  SUBCASE("--version exits 0 and names the release and the git revision") {
     auto result = r.run({"--version"});
     INFO(show(result));
     CHECK(result.exit_code == 0);
-    CHECK(result.out.rfind("watercooler ", 0) == 0);
+    CHECK(std::regex_search(
+      result.out,
+      std::regex(R"(^watercooler \d+\.\d+\.\d+ \(git ([0-9a-f]{12}(-dirty)?|unknown)\)\n$)")));
   }
 }
 
