@@ -514,7 +514,7 @@ double metric(uint16_t port, std::string_view sample) {
 }
 
 std::unique_ptr<connection> connection::open(uint16_t port, bool tls, clock::time_point deadline,
-                                             int receive_buffer) {
+                                             int receive_buffer, const char* source) {
   std::unique_ptr<connection> conn(new connection());
   conn->fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (conn->fd_ < 0)
@@ -523,6 +523,13 @@ std::unique_ptr<connection> connection::open(uint16_t port, bool tls, clock::tim
     ::setsockopt(conn->fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   int one = 1;
   ::setsockopt(conn->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (source != nullptr) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source, &from.sin_addr) != 1
+        || ::bind(conn->fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0)
+      return nullptr;
+  }
   auto addr = loopback(port);
   if (::connect(conn->fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno != EINPROGRESS || !conn->wait_io(true, deadline))
@@ -654,11 +661,12 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
 }
 
 sse_stream::sse_stream(uint16_t port, bool tls, clock::duration timeout, const std::string& path,
-                       int receive_buffer) {
+                       int receive_buffer, const std::string& headers) {
   auto deadline = in(timeout);
   connection_ = connection::open(port, tls, deadline, receive_buffer);
   REQUIRE_MESSAGE(connection_ != nullptr, "cannot connect to 127.0.0.1:" << port);
-  REQUIRE(connection_->write_all("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", deadline));
+  REQUIRE(connection_->write_all("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n",
+                                 deadline));
   std::string received;
   std::size_t end = std::string::npos;
   while ((end = received.find("\r\n\r\n")) == std::string::npos) {

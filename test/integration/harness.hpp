@@ -224,9 +224,10 @@ public:
   enum class read_status { data, timeout, closed };
 
   // nullptr if it could not connect (and handshake) before the deadline. `receive_buffer` > 0
-  // makes the socket's receive buffer that small (a client slow to read).
+  // makes the socket's receive buffer that small (a client slow to read); `source`, another
+  // loopback address such as 127.0.0.2, is the address it connects from (a second client).
   static std::unique_ptr<connection> open(uint16_t port, bool tls, clock::time_point deadline,
-                                          int receive_buffer = 0);
+                                          int receive_buffer = 0, const char* source = nullptr);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -251,9 +252,10 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
 class sse_stream {
 public:
   // REQUIREs a complete response head within `timeout`; `path` may add a query, e.g. format=json;
-  // `receive_buffer` as for connection::open.
+  // `receive_buffer` as for connection::open; `headers`, lines ending in \r\n, go with the request.
   explicit sse_stream(uint16_t port, bool tls = false, clock::duration timeout = 10s,
-                      const std::string& path = "/listen", int receive_buffer = 0);
+                      const std::string& path = "/listen", int receive_buffer = 0,
+                      const std::string& headers = "");
 
   int status() const {
     return status_;
