@@ -661,9 +661,9 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
 }
 
 sse_stream::sse_stream(uint16_t port, bool tls, clock::duration timeout, const std::string& path,
-                       int receive_buffer, const std::string& headers) {
+                       int receive_buffer, const std::string& headers, const char* source) {
   auto deadline = in(timeout);
-  connection_ = connection::open(port, tls, deadline, receive_buffer);
+  connection_ = connection::open(port, tls, deadline, receive_buffer, source);
   REQUIRE_MESSAGE(connection_ != nullptr, "cannot connect to 127.0.0.1:" << port);
   REQUIRE(connection_->write_all("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n",
                                  deadline));

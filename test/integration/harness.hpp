@@ -252,10 +252,11 @@ std::string raw_exchange(uint16_t port, std::string_view request, clock::time_po
 class sse_stream {
 public:
   // REQUIREs a complete response head within `timeout`; `path` may add a query, e.g. format=json;
-  // `receive_buffer` as for connection::open; `headers`, lines ending in \r\n, go with the request.
+  // `receive_buffer` and `source` as for connection::open; `headers`, lines ending in \r\n, go
+  // with the request.
   explicit sse_stream(uint16_t port, bool tls = false, clock::duration timeout = 10s,
                       const std::string& path = "/listen", int receive_buffer = 0,
-                      const std::string& headers = "");
+                      const std::string& headers = "", const char* source = nullptr);
 
   int status() const {
     return status_;

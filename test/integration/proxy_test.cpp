@@ -161,10 +161,10 @@ TEST_CASE("two nodes behind nginx serve the page, publish and one stream of both
   }
 }
 
-TEST_CASE("--publish-rate counts the client a trusted proxy names, never a forged one") {
+TEST_CASE("per-address limits count the client a trusted proxy names, never a forged one") {
   sandbox sb;
-  auto& node =
-    sb.start_ready({"--trust-proxy", "127.0.0.1", "--publish-rate", "1", "--publish-burst", "1"});
+  auto& node = sb.start_ready({"--trust-proxy", "127.0.0.1", "--publish-rate", "1",
+                               "--publish-burst", "1", "--max-streams", "1"});
   nginx_process nginx(node.port(), node.port()); // one node: one set of buckets
   INFO(node.describe(), "\nnginx: ", nginx.log());
   auto none = [](int) { return std::string(); };
@@ -175,6 +175,21 @@ TEST_CASE("--publish-rate counts the client a trusted proxy names, never a forge
     CHECK(publish_from(nginx.port, "127.0.0.3", "another client") == 303);
     CHECK(node.logged(std::regex(R"(\] 127\.0\.0\.2 POST /publish Sent 429)")));
     CHECK(node.logged(std::regex(R"(\] 127\.0\.0\.3 POST /publish Sent 303)")));
+  }
+
+  SUBCASE("--max-streams through nginx: per client, as X-Forwarded-For names it") {
+    sse_stream first(nginx.port, false, 10s, "/listen", 0, "", "127.0.0.2");
+    REQUIRE(first.status() == 200);
+    sse_stream second(nginx.port, false, 10s, "/listen", 0, "", "127.0.0.2");
+    CHECK(second.status() == 429);
+    sse_stream other(nginx.port, false, 10s, "/listen", 0, "", "127.0.0.3");
+    CHECK(other.status() == 200);
+    // straight to the node, a forged header makes no other client of 127.0.0.2
+    sse_stream forged(node.port(), false, 10s, "/listen", 0, "X-Forwarded-For: 198.51.100.1\r\n",
+                      "127.0.0.2");
+    CHECK(forged.status() == 429);
+    sse_stream direct(node.port(), false, 10s, "/listen", 0, "", "127.0.0.4");
+    CHECK(direct.status() == 200);
   }
 
   SUBCASE("straight from an untrusted client: its own address, whatever the header says") {
