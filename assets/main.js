@@ -1,5 +1,6 @@
 // The chat page: shows every message of the cluster, newest first, as plain text (never parsed
-// as HTML), with its author, origin node and time; publishes with fetch to show refusals.
+// as HTML), with its author, origin node and time; publishes with fetch to show refusals; shows
+// who is here (the browser's random id and display name go with its stream).
 (function () {
   'use strict';
 
@@ -11,6 +12,10 @@
   var messageInput = document.getElementById('message');
   var errorLine = document.getElementById('publish-error');
   var statusLine = document.getElementById('status');
+  var presenceBox = document.getElementById('presence-box');
+  var presenceLine = document.getElementById('presence');
+  var peopleList = document.getElementById('people');
+  var Stream = window.WatercoolerStream;
 
   var MAX_SHOWN = 500;
   var shown = new Map(); // id -> li: each message once, also after a reconnect replays history
@@ -119,17 +124,66 @@
     statusLine.textContent = LABELS[state] || state;
   }
 
+  // "3 here + 1 listening" and the names, as text; the browser's own entry says "(you)".
+  function showPresence(presence) {
+    if (!presence) return;
+    presenceBox.hidden = false;
+    var text = presence.count + ' here';
+    if (presence.listeners > 0) text += ' + ' + presence.listeners + ' listening';
+    if (presenceLine.textContent !== text) presenceLine.textContent = text;
+    presenceLine.dataset.count = String(presence.count);
+    presenceLine.dataset.listeners = String(presence.listeners);
+    presenceBox.dataset.you = presence.you || '';
+    while (peopleList.firstChild) peopleList.removeChild(peopleList.firstChild);
+    presence.people.forEach(function (person) {
+      var item = document.createElement('li');
+      item.className = 'person';
+      item.dataset.person = person.person;
+      item.title = person.nodes.join(', ');
+      var name = span('name', person.name || 'anonymous');
+      if (!person.name) name.classList.add('anonymous');
+      item.appendChild(name);
+      if (person.person === presence.you) {
+        item.classList.add('me');
+        item.appendChild(span('you', ' (you)'));
+      }
+      peopleList.appendChild(item);
+    });
+  }
+
   function handle(event) {
     if (!event) return;
     if (event.type === 'hello') {
       showState(event.state);
       event.messages.forEach(display);
+      showPresence(event.presence);
     } else if (event.type === 'state') {
       showState(event.state);
     } else if (event.type === 'message') {
       display(event.message);
+    } else if (event.type === 'presence') {
+      showPresence(event.presence);
     }
   }
+
+  // This browser's random id (128 bits), shared by its tabs; without storage, this page's own.
+  var CLIENT_KEY = 'watercooler.client';
+  function clientId() {
+    var id = storageGet(CLIENT_KEY, '');
+    if (Stream.isClientId(id)) return id;
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < bytes.length; ++i) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    id = btoa(String.fromCharCode.apply(null, bytes))
+      .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    storageSet(CLIENT_KEY, id);
+    return storageGet(CLIENT_KEY, id); // another tab may have written its own first
+  }
+  var client = clientId();
+  var tellWho = function () {};
 
   // One stream for all tabs of this node where SharedWorker exists; else one per tab.
   function connect() {
@@ -138,6 +192,10 @@
         var worker = new SharedWorker('/stream_worker.js', { name: 'watercooler' });
         worker.port.onmessage = function (event) { handle(event.data); };
         worker.port.start();
+        tellWho = function () {
+          worker.port.postMessage({ type: 'who', client: client, name: nameInput.value });
+        };
+        tellWho();
         window.addEventListener('pagehide', function () {
           worker.port.postMessage({ type: 'bye' });
         });
@@ -147,15 +205,39 @@
         return;
       } catch (e) { /* fall back below */ }
     }
-    var stream = new window.WatercoolerStream('/listen?format=json', handle);
+    var stream = new Stream(Stream.listenUrl(client, nameInput.value), handle);
+    var url = stream.url;
+    tellWho = function () {
+      var next = Stream.listenUrl(client, nameInput.value);
+      if (next !== url) stream.reopen(url = next);
+    };
     showState(stream.state);
     stream.start();
   }
 
-  // The display name is remembered in this browser.
-  nameInput.value = storageGet('watercooler.name', '');
+  // The display name is remembered in this browser, and goes with the stream once typing
+  // stopped (a new stream, within the node's grace period: an update of who is here).
+  var NAME_KEY = 'watercooler.name';
+  var nameTimer = null;
+  function nameChanged() {
+    clearTimeout(nameTimer);
+    nameTimer = null;
+    tellWho();
+  }
+  nameInput.value = storageGet(NAME_KEY, '');
   nameInput.addEventListener('input', function () {
-    storageSet('watercooler.name', nameInput.value);
+    storageSet(NAME_KEY, nameInput.value);
+    clearTimeout(nameTimer);
+    nameTimer = setTimeout(nameChanged, 1000);
+  });
+  nameInput.addEventListener('change', nameChanged);
+  // Another tab changed the name: show it here too, and give it to this tab's stream (a
+  // no-op with a shared worker, which already has it).
+  window.addEventListener('storage', function (event) {
+    if (event.key !== NAME_KEY || document.activeElement === nameInput) return;
+    nameInput.value = event.newValue || '';
+    clearTimeout(nameTimer);
+    nameTimer = setTimeout(nameChanged, 1000);
   });
 
   function showError(text) {

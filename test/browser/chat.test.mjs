@@ -1,6 +1,7 @@
 // The chat page in a real Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // against two real nodes started here: delivery, safety, history, reconnect, no-JS publishing,
-// many tabs, and HTTP/2 over https. A screenshot of every step goes to the output folder.
+// many tabs, HTTP/2 over https, and who is here. A screenshot of every step goes to the output
+// folder.
 //
 //   node test/browser/chat.test.mjs [--binary build/watercooler] [--out build/browser-screenshots]
 //   (WATERCOOLER_BROWSER_KEEP=1 keeps the nodes' logs)
@@ -30,6 +31,7 @@ const chromiumPath = process.env.WATERCOOLER_CHROMIUM || '/usr/bin/chromium';
 const NODE1 = 'node1@127.0.0.1';
 const NODE2 = 'node2@127.0.0.1';
 const WAIT = 20000; // ms; generous, the machine is shared and noisy
+const GRACE = 1; // s, the nodes' --presence-grace: short, so that leaving shows soon
 
 // ---- processes: every node started here is killed by PID, whatever happens ----
 
@@ -103,7 +105,9 @@ class Node {
   start() {
     const log = fs.openSync(this.log, 'a');
     fs.writeSync(log, `---- browser test: starting ${this.name} on ${this.port}\n`);
-    this.child = spawn(binary, ['--name', this.name, '--config', this.sysConfig], {
+    const args = ['--name', this.name, '--config', this.sysConfig,
+      '--presence-grace', String(GRACE)];
+    this.child = spawn(binary, args, {
       env: {
         ...process.env,
         PORT: String(this.port),
@@ -144,6 +148,25 @@ class Node {
     const body = new URLSearchParams({ message: text, name });
     const res = await fetch(`${this.url}publish`, { method: 'POST', body, redirect: 'manual' });
     return res.status;
+  }
+
+  async presence() {
+    const res = await fetch(`${this.url}presence`);
+    check(res.status === 200, `GET /presence of ${this.name} answered ${res.status}`);
+    return res.json();
+  }
+
+  // Polls GET /presence until `wanted(presence)` holds.
+  async waitPresence(wanted, what, timeout = WAIT) {
+    const deadline = Date.now() + timeout;
+    let last;
+    for (;;) {
+      last = await this.presence();
+      if (wanted(last)) return last;
+      if (Date.now() > deadline) break;
+      await sleep(100);
+    }
+    throw new Error(`${this.name}: GET /presence never showed ${what}: ${JSON.stringify(last)}`);
   }
 
   async metric(name) {
@@ -224,6 +247,57 @@ async function waitText(page, text, timeout = WAIT) {
     (t) => Array.from(document.querySelectorAll('#messages li .text'))
       .some((e) => e.textContent === t),
     text, { timeout });
+}
+
+// What a page shows of who is here.
+function shownPresence(page) {
+  return page.evaluate(() => ({
+    text: document.getElementById('presence').textContent,
+    count: Number(document.getElementById('presence').dataset.count),
+    you: document.getElementById('presence-box').dataset.you,
+    people: Array.from(document.querySelectorAll('#people li')).map((li) => ({
+      person: li.dataset.person,
+      name: li.querySelector('.name').textContent,
+      text: li.textContent,
+      me: li.classList.contains('me'),
+    })),
+  }));
+}
+
+// Waits until the page says "<count> here" and lists each of `names` and none of `absent`.
+async function waitPresence(page, count, names = [], absent = [], timeout = WAIT) {
+  try {
+    await page.waitForFunction(({ n, want, not }) => {
+      const line = document.getElementById('presence');
+      if (!line.textContent.startsWith(`${n} here`)) return false;
+      const shown = Array.from(document.querySelectorAll('#people .name'), (e) => e.textContent);
+      return want.every((name) => shown.includes(name))
+        && not.every((name) => !shown.includes(name));
+    }, { n: count, want: names, not: absent }, { timeout });
+  } catch (error) {
+    const shown = await shownPresence(page).catch(() => null);
+    throw new Error(`${page.label} never showed ${count} here with [${names}] without [${absent}]: `
+      + `${JSON.stringify(shown)}`);
+  }
+}
+
+// Records every count the page shows from now on, in window.__counts.
+async function recordCounts(page) {
+  await page.evaluate(() => {
+    const line = document.getElementById('presence');
+    window.__counts = [line.dataset.count];
+    new MutationObserver(() => window.__counts.push(line.dataset.count))
+      .observe(line, { attributes: true, childList: true, characterData: true, subtree: true });
+  });
+}
+
+async function recordedCounts(page) {
+  return (await page.evaluate(() => window.__counts)).map(Number);
+}
+
+async function typeName(page, name) {
+  await page.fill('#name', name);
+  await page.press('#name', 'Tab'); // a change event: the stream takes the name now
 }
 
 async function only(page, text) {
@@ -512,6 +586,22 @@ async function main() {
       await waitText(page1, 'from a tab without SharedWorker');
       await waitText(tab, 'from a tab without SharedWorker');
       check((await only(tab, 'from a tab without SharedWorker')).own, 'own message not marked');
+      await tab.waitForSelector('#people li.me', { timeout: WAIT }); // counted with its own id
+      // A new name reopens its stream where it was.
+      const streams = [];
+      tab.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/listen') streams.push(new URL(request.url()));
+      });
+      await typeName(tab, 'Old Browser');
+      await tab.waitForFunction(() => Array.from(document.querySelectorAll('#people li.me .name'))
+        .some((e) => e.textContent === 'Old Browser'), null, { timeout: WAIT });
+      const reopened = streams.find((url) => url.searchParams.get('name') === 'Old Browser');
+      check(reopened && /^[A-Za-z0-9_-]{16,64}$/.test(reopened.searchParams.get('client'))
+        && reopened.searchParams.get('last_event_id'),
+        `the stream reopened as ${streams.map(String).join(', ') || 'nothing'}`);
+      await send(tab, 'after a new name without SharedWorker');
+      await waitText(tab, 'after a new name without SharedWorker');
+      await noDuplicates(tab);
       await noDuplicates(tab);
       await old.close();
     });
@@ -544,6 +634,130 @@ async function main() {
         check(streams.length > 0, 'no event stream of node1 came over HTTP/2');
         console.log(`  ${await shot(tabs[7], 'tab-8-over-h2')}`);
         await secure.close();
+      });
+
+    // Who is here: page1 and page2 (two origins, so two browsers' ids) are the people present
+    // once the contexts of the steps above have left.
+    const here = [];
+    let base = 0;
+    let pia;
+    let piaTag;
+    let piaTab1;
+    let piaTab2;
+    let quinn;
+    let quinnTab;
+    const wide = { viewport: { width: 900, height: 800 } };
+    const tagsAre = (tags) => (p) => p.count === tags.length
+      && p.people.map((x) => x.person).sort().join() === [...tags].sort().join();
+
+    await step('two tabs of one browser are one person, on both nodes', async () => {
+      for (const page of [page1, page2]) {
+        await page.waitForFunction(() => document.getElementById('presence-box').dataset.you,
+          null, { timeout: WAIT });
+        here.push((await shownPresence(page)).you);
+      }
+      for (const node of [node1, node2]) {
+        await node.waitPresence(tagsAre(here), `just the people of page1 and page2 ${here}`);
+      }
+      base = here.length;
+      await waitPresence(page1, base, ['Ann']);
+      pia = await browser.newContext(wide);
+      piaTab1 = await openPage(pia, node1, 'Pia tab 1');
+      await waitState(piaTab1, 'connected');
+      await typeName(piaTab1, 'Pia');
+      await waitPresence(piaTab1, base + 1, ['Pia', 'Ann']);
+      piaTab2 = await openPage(pia, node1, 'Pia tab 2');
+      await waitPresence(piaTab2, base + 1, ['Pia', 'Ann']);
+      const [one, two] = [await shownPresence(piaTab1), await shownPresence(piaTab2)];
+      check(one.you && one.you === two.you, `the tabs are ${one.you} and ${two.you}`);
+      for (const shown of [one, two]) {
+        const me = shown.people.filter((p) => p.me);
+        check(me.length === 1 && me[0].person === one.you && me[0].text === 'Pia (you)',
+          `own entry shown as ${JSON.stringify(me)}`);
+      }
+      piaTag = one.you;
+      here.push(piaTag);
+      for (const node of [node1, node2]) {
+        const presence = await node.waitPresence(tagsAre(here), `Pia once: ${here}`);
+        check(presence.people.find((p) => p.person === one.you).name === 'Pia',
+          `${node.name} names Pia ${JSON.stringify(presence.people)}`);
+      }
+      await waitPresence(page2, base + 1, ['Pia']);
+      console.log(`  ${await shot(piaTab2, 'presence-two-tabs')}`);
+    });
+
+    await step('a second browser is a second person, shown on both nodes\' pages', async () => {
+      quinn = await browser.newContext(wide);
+      quinnTab = await openPage(quinn, node2, 'Quinn tab');
+      await waitState(quinnTab, 'connected');
+      await typeName(quinnTab, 'Quinn');
+      for (const page of [quinnTab, piaTab1, piaTab2, page1, page2]) {
+        await waitPresence(page, base + 2, ['Pia', 'Quinn']);
+      }
+      const shown = await shownPresence(quinnTab);
+      check(shown.you && !here.includes(shown.you), `Quinn's tag ${shown.you} is not new`);
+      check(shown.people.filter((p) => p.me).map((p) => p.text).join() === 'Quinn (you)',
+        `own entry: ${JSON.stringify(shown.people)}`);
+      check(!(await shownPresence(piaTab1)).people.find((p) => p.name === 'Quinn').me,
+        'Quinn is marked as you in Pia\'s tab');
+      here.push(shown.you);
+      for (const node of [node1, node2]) await node.waitPresence(tagsAre(here), `Quinn: ${here}`);
+      console.log(`  ${await shot(quinnTab, 'presence-two-browsers')}`);
+    });
+
+    await step('a new name in one tab shows in the other browser, the count unchanged',
+      async () => {
+        await recordCounts(quinnTab);
+        const before = (await lines(piaTab1)).length;
+        await typeName(piaTab2, 'Pia Renamed');
+        await node2.publish('during the rename', 'Quinn'); // while her stream reopens
+        for (const page of [quinnTab, piaTab1, piaTab2, page1]) {
+          await waitPresence(page, base + 2, ['Pia Renamed', 'Quinn'], ['Pia']);
+        }
+        const counts = await recordedCounts(quinnTab);
+        check(counts.every((n) => n === base + 2), `Quinn's page showed the counts ${counts}`);
+        check(await piaTab1.inputValue('#name') === 'Pia Renamed', 'the other tab kept the old name');
+        for (const node of [node1, node2]) {
+          await node.waitPresence((p) => tagsAre(here)(p)
+            && p.people.some((x) => x.name === 'Pia Renamed'), 'Pia renamed');
+        }
+        // The stream reopened where it was: nothing lost, nothing twice.
+        await node2.publish('after the rename', 'Quinn');
+        for (const tab of [piaTab1, piaTab2]) {
+          await waitText(tab, 'during the rename');
+          await waitText(tab, 'after the rename');
+          await noDuplicates(tab);
+        }
+        check((await lines(piaTab1)).length === before + 2,
+          `${before} messages before the rename, ${(await lines(piaTab1)).length} after two more`);
+      });
+
+    await step('closing one tab of two changes nothing; closing both leaves after the grace',
+      async () => {
+        await recordCounts(quinnTab);
+        await piaTab2.close();
+        // Someone who comes and goes after that: once their leave shows, a grace period passed.
+        const passer = await browser.newContext();
+        await openPage(passer, node1, 'passer-by');
+        await waitPresence(quinnTab, base + 3);
+        await passer.close();
+        await waitPresence(quinnTab, base + 2, ['Pia Renamed', 'Quinn']);
+        const counts = await recordedCounts(quinnTab);
+        check(counts.every((n) => n >= base + 2), `Quinn's page showed the counts ${counts}`);
+        await waitPresence(piaTab1, base + 2, ['Pia Renamed', 'Quinn']);
+        for (const node of [node1, node2]) {
+          await node.waitPresence(tagsAre(here), `Pia still: ${here}`);
+        }
+        await pia.close(); // her last tab: her stream closes
+        here.splice(here.indexOf(piaTag), 1);
+        for (const page of [quinnTab, page1, page2]) {
+          await waitPresence(page, base + 1, ['Quinn'], ['Pia Renamed']);
+        }
+        for (const node of [node1, node2]) {
+          await node.waitPresence(tagsAre(here), `Pia gone: ${here}`);
+        }
+        console.log(`  ${await shot(quinnTab, 'presence-after-leave')}`);
+        await quinn.close();
       });
 
     await step('at phone width the page fits the screen', async () => {
