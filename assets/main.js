@@ -15,6 +15,7 @@
   var presenceBox = document.getElementById('presence-box');
   var presenceLine = document.getElementById('presence');
   var peopleList = document.getElementById('people');
+  var presenceNote = document.getElementById('presence-note');
   var Stream = window.WatercoolerStream;
 
   var MAX_SHOWN = 500;
@@ -149,7 +150,16 @@
       }
       peopleList.appendChild(item);
     });
+    // The node counts this browser as a listener only, when it has as many people as it takes.
+    var note = REFUSED[presence.refused] || '';
+    presenceNote.hidden = note === '';
+    presenceNote.textContent = note;
   }
+
+  var REFUSED = {
+    address: 'You are counted as listening: too many people from your address.',
+    total: 'You are counted as listening: the room has as many people as it takes.'
+  };
 
   function handle(event) {
     if (!event) return;
