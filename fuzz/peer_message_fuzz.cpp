@@ -1,8 +1,8 @@
 // Fuzzes what a node does with the bytes of a message from another node: CAF's deserializer
 // with the node's types (a BASP payload: forwarding stack, then the message), then the code that
 // reads the decoded values: the gate's checks of HELLO and INSPECT, the log line of a refused
-// message or an error, a peer's DELIVER written to a session's stream, and --inspect's rendering of
-// a report.
+// message or an error, a peer's DELIVER written to a session's stream, a peer's presence (ROSTER,
+// CHANGES) applied and shown, and --inspect's rendering of a report.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +20,7 @@
 #include "actors/wire/node_name.hpp"
 #include "app/inspect_output.hpp"
 #include "web/stream/chat_event.hpp"
+#include "web/stream/presence_event.hpp"
 #include "web/stream/sse.hpp"
 
 namespace {
@@ -87,6 +88,36 @@ void deliver(const caf::message& msg) {
   }
 }
 
+// ROSTER <roster> and CHANGES <delta>: a peer's set as the presence applies it (to a tracker that
+// holds a roster of node2, so a delta of node2 at version 2 applies); what the streams and
+// GET /presence then show must be JSON, and the count the people shown.
+void presence(const caf::message& msg) {
+  presence_tracker tracker{"node1@127.0.0.1", {}};
+  tracker.open(1, "client-0123456789ab", "Bea", "127.0.0.1", 1, {});
+  tracker.replace({"node2@127.0.0.1", 1, 2, {{"client-0123456789ab", "Ann", 2}}});
+  if (msg.match_elements<caf::atom_value, presence_roster>()) {
+    tracker.replace(msg.get_as<presence_roster>(1));
+  } else {
+    auto delta = msg.get_as<presence_delta>(1);
+    tracker.apply(delta);
+    delta.node = "node2@127.0.0.1";
+    delta.version = 2;
+    if (!tracker.apply(delta))
+      fail("a delta that follows the version held must apply", msg);
+  }
+  tracker.node_lost("node2@127.0.0.1");
+  for (const auto& change : tracker.take_changes()) {
+    auto parsed = sse_parser{}.feed(presence_change_event(change));
+    if (parsed.size() != 1 || nlohmann::json::parse(parsed[0].data, nullptr, false).is_discarded())
+      fail("a presence change must be one event of JSON", msg);
+  }
+  auto view = tracker.view();
+  if (view.count != view.people.size())
+    fail("the count must be the people shown", msg);
+  if (nlohmann::json::parse(presence_json(view), nullptr, false).is_discarded())
+    fail("GET /presence must answer JSON", msg);
+}
+
 // A node_report, as --inspect gets it from a node it inspects.
 void report(const caf::message& msg) {
   const std::vector<node_report> nodes{msg.get_as<node_report>(0)};
@@ -118,6 +149,20 @@ void write_seeds(const char* dir) {
   write("hello", caf::make_message(hello_atom::value, "node2@127.0.0.1", uint16_t{40123},
                                    std::string(64, 'a'), std::string(64, 'b'), caf::actor{}));
   write("challenge", caf::make_message(challenge_atom::value));
+  write("roster",
+        caf::make_message(roster_atom::value,
+                          presence_roster{"node3@127.0.0.1",
+                                          4,
+                                          1,
+                                          {{"ann-0123456789abcdef", "Ann", 1764147939123000},
+                                           {"bob-0123456789abcdef", "", 1764147939124000}}}));
+  write("changes",
+        caf::make_message(changes_atom::value,
+                          presence_delta{"node2@127.0.0.1",
+                                         2,
+                                         3,
+                                         {{"bob-0123456789abcdef", "Bob", 1764147939125000}},
+                                         {"client-0123456789ab"}}));
   write("ping", caf::make_message(ping_atom::value));
   write("inspect", caf::make_message(inspect_atom::value, std::string(64, 'c')));
   node_report r;
@@ -165,6 +210,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     hello(msg);
   else if (atom == deliver_atom::value && msg.match_elements<caf::atom_value, chat_message>())
     deliver(msg);
+  else if ((atom == roster_atom::value && msg.match_elements<caf::atom_value, presence_roster>())
+           || (atom == changes_atom::value
+               && msg.match_elements<caf::atom_value, presence_delta>()))
+    presence(msg);
   else if (atom == inspect_atom::value && msg.match_elements<caf::atom_value, std::string>())
     (void)same_proof(prove("cookie", proof_role::inspect, "challenge", "inspect", "node1"),
                      msg.get_as<std::string>(1));
