@@ -30,10 +30,15 @@ void send_roster(presence_actor self, const caf::actor& peer_gate) {
   to_peer(self, peer_gate, caf::make_message(roster_atom::value, self->state.tracker.roster()));
 }
 
-// After every event: the streams hear what changed, the peers how our set changed, the
-// counters are set, and the next grace period to end is waited for.
+// After every event: the counters are set, the streams hear what changed, the peers how our set
+// changed, and the next grace period to end is waited for.
 void tell(presence_actor self) {
   auto& st = self->state;
+  // First: whoever hears of a change and then reads the counters finds them up to date.
+  auto view = st.tracker.view();
+  st.metrics->present = view.count;
+  st.metrics->present_here = st.tracker.local_people();
+  st.metrics->listeners = view.listeners;
   for (auto& change : st.tracker.take_changes()) {
     auto msg = caf::make_message(presence_atom::value, std::move(change));
     for (const auto& entry : st.watch)
@@ -44,10 +49,6 @@ void tell(presence_actor self) {
     for (const auto& entry : st.peers)
       to_peer(self, entry.second, msg);
   }
-  auto view = st.tracker.view();
-  st.metrics->present = view.count;
-  st.metrics->present_here = st.tracker.local_people();
-  st.metrics->listeners = view.listeners;
   auto wake = st.tracker.next_wake();
   for (const auto& entry : st.unasked)
     if (!wake || entry.second < *wake)
