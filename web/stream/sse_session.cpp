@@ -181,7 +181,8 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
     if (!blocked && s.ending)
       end();
   };
-  // Queues one framed write; the (flush) behind it writes everything that came meanwhile at once.
+  // Queues one framed write: written at once when nothing else waits in the mailbox, else by a
+  // (flush) behind what came meanwhile, which writes everything at once.
   auto queue = [=](stream_outbox::piece p) {
     auto& s = self->state;
     if (s.ending)
@@ -203,10 +204,12 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
       self->send(s.wiring.room, leave_atom::value, caf::actor_cast<caf::actor>(self));
       self->delayed_send(self, std::chrono::seconds(10), closed_atom::value); // if it never reads
     }
-    if (!s.flush_queued && !s.blocked) {
-      s.flush_queued = true;
-      self->send(self, flush_atom::value);
-    }
+    if (s.flush_queued || s.blocked)
+      return;
+    if (self->mailbox().empty()) // nothing else to write with it: write it now
+      return flush();
+    s.flush_queued = true; // a (flush) behind what came meanwhile writes it all at once
+    self->send(self, flush_atom::value);
   };
   // Join before the head goes out: whatever the client publishes after seeing it reaches us.
   join_room(st.wiring.room, caf::actor_cast<caf::actor>(self), stream.start);
