@@ -63,10 +63,17 @@ std::string joined(const httplib::Request& req, const char* field) {
   return out;
 }
 
-// The last element of a comma-separated list: the one the nearest proxy added.
-std::string_view last_element(std::string_view list) {
+// Takes the last element off a comma-separated list and answers it, trimmed: the one the nearest
+// proxy added.
+std::string_view pop_last(std::string_view& list) {
   auto comma = list.rfind(',');
-  return trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+  auto last = trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+  list = comma == std::string_view::npos ? std::string_view{} : list.substr(0, comma);
+  return last;
+}
+
+std::string_view last_element(std::string_view list) {
+  return pop_last(list);
 }
 
 } // namespace
@@ -119,11 +126,7 @@ std::string forwarded_client(const std::string& peer, std::string_view forwarded
     return peer;
   std::string client = peer;
   while (!forwarded_for.empty()) {
-    auto comma = forwarded_for.rfind(',');
-    auto entry =
-      trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
-    forwarded_for =
-      comma == std::string_view::npos ? std::string_view{} : forwarded_for.substr(0, comma);
+    auto entry = pop_last(forwarded_for);
     if (entry.empty())
       continue;
     if (!parse_address(entry))
