@@ -35,10 +35,9 @@ void send_roster(presence_actor self, const caf::actor& peer_gate) {
 void tell(presence_actor self) {
   auto& st = self->state;
   // First: whoever hears of a change and then reads the counters finds them up to date.
-  auto view = st.tracker.view();
-  st.metrics->present = view.count;
+  st.metrics->present = st.tracker.people_count();
   st.metrics->present_here = st.tracker.local_people();
-  st.metrics->listeners = view.listeners;
+  st.metrics->listeners = st.tracker.listener_count();
   for (auto& change : st.tracker.take_changes()) {
     auto msg = caf::make_message(presence_atom::value, std::move(change));
     for (const auto& entry : st.watch)
@@ -65,7 +64,7 @@ void arrive(presence_actor self, const caf::actor& session, const std::string& c
             const std::string& name, const std::string& address, bool watches) {
   auto& st = self->state;
   self->monitor(session);
-  auto admitted = st.tracker.open(session.id(), client, name, address, now_us(), now());
+  auto admitted = st.tracker.open(session.id(), client, name, address, now_us());
   if (admitted.refused == "address")
     ++st.metrics->presence_refused_per_address;
   else if (admitted.refused == "total")

@@ -108,7 +108,7 @@ void check_shown(presence_tracker& tracker, const caf::message& msg) {
 // that holds a roster of node2 (so a delta of node2 at version 2 applies, whatever it holds).
 void presence(const caf::message& msg) {
   presence_tracker tracker{"node1@127.0.0.1", {}};
-  tracker.open(1, "client-0123456789ab", "Bea", "127.0.0.1", 1, {});
+  tracker.open(1, "client-0123456789ab", "Bea", "127.0.0.1", 1);
   tracker.replace({"node2@127.0.0.1", 1, 2, {{"client-0123456789ab", "Ann", 2}}});
   if (msg.match_elements<caf::atom_value, presence_roster>()) {
     tracker.replace(msg.get_as<presence_roster>(1));

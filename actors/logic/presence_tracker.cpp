@@ -40,8 +40,7 @@ presence_tracker::presence_tracker(std::string node, presence_limits limits)
 
 presence_tracker::admission presence_tracker::open(uint64_t stream, const std::string& client,
                                                    const std::string& name,
-                                                   const std::string& address, int64_t now_us,
-                                                   presence_time) {
+                                                   const std::string& address, int64_t now_us) {
   if (streams_.count(stream) != 0)
     return {}; // opened once only
   admission result;

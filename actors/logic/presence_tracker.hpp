@@ -84,7 +84,7 @@ public:
   // A stream of this node opened; `client` "" is an anonymous listener. `now_us` is the wall
   // clock, for which name is the latest.
   admission open(uint64_t stream, const std::string& client, const std::string& name,
-                 const std::string& address, int64_t now_us, presence_time now);
+                 const std::string& address, int64_t now_us);
   // A stream of this node closed; its person stays for the grace period if it was their last.
   void close(uint64_t stream, presence_time now);
   // Ends the grace periods due by `now`.
@@ -113,6 +113,13 @@ public:
 
   std::size_t local_people() const {
     return local_.size();
+  }
+  // What view() counts, without building it.
+  uint64_t people_count() const {
+    return shown_.size();
+  }
+  uint64_t listener_count() const {
+    return shown_listeners_;
   }
   const std::string& node() const {
     return node_;

@@ -66,11 +66,11 @@ TEST_CASE("a person's tag is fixed, differs between clients and does not show th
 
 TEST_CASE("presence counts a person once however many streams they open") {
   presence_tracker p{node1, {}};
-  auto first = p.open(1, ann, "Ann", "127.0.0.1", 100, t0);
+  auto first = p.open(1, ann, "Ann", "127.0.0.1", 100);
   CHECK(first.person == person_tag(ann));
   CHECK(first.refused.empty());
   CHECK(told(p) == lines{"join Ann [node1@127.0.0.1] 1/0"});
-  p.open(2, ann, "Ann", "127.0.0.1", 101, t0);
+  p.open(2, ann, "Ann", "127.0.0.1", 101);
   CHECK(told(p).empty());
   p.close(1, t0);
   CHECK(told(p).empty());
@@ -90,7 +90,7 @@ TEST_CASE("presence counts a person once however many streams they open") {
   }
   SUBCASE("reopening within the grace period is neither a leave nor a join") {
     p.close(2, t0 + 1s);
-    p.open(3, ann, "Ann", "127.0.0.1", 102, t0 + 3s);
+    p.open(3, ann, "Ann", "127.0.0.1", 102);
     p.tick(t0 + 10s);
     CHECK(told(p).empty());
     CHECK(p.view().count == 1);
@@ -99,18 +99,18 @@ TEST_CASE("presence counts a person once however many streams they open") {
 
 TEST_CASE("presence without a grace period leaves at once") {
   presence_tracker p{node1, {0ms, 0, 0}};
-  p.open(1, ann, "", "127.0.0.1", 100, t0);
+  p.open(1, ann, "", "127.0.0.1", 100);
   p.close(1, t0);
   CHECK(told(p) == lines{"join - [node1@127.0.0.1] 1/0", "leave - [] 0/0"});
 }
 
 TEST_CASE("streams without a client are anonymous listeners") {
   presence_tracker p{node1, {}};
-  auto admitted = p.open(1, "", "", "127.0.0.1", 100, t0);
+  auto admitted = p.open(1, "", "", "127.0.0.1", 100);
   CHECK(admitted.person.empty());
   CHECK(admitted.refused.empty());
   CHECK(told(p) == lines{"listeners 0/1"});
-  p.open(2, ann, "Ann", "127.0.0.1", 100, t0);
+  p.open(2, ann, "Ann", "127.0.0.1", 100);
   CHECK(told(p) == lines{"join Ann [node1@127.0.0.1] 1/1"});
   p.close(1, t0);
   CHECK(told(p) == lines{"listeners 1/0"});
@@ -119,9 +119,9 @@ TEST_CASE("streams without a client are anonymous listeners") {
 
 TEST_CASE("a name change is an update, and the latest name wins across nodes") {
   presence_tracker p{node1, {}};
-  p.open(1, ann, "Ann", "127.0.0.1", 100, t0);
+  p.open(1, ann, "Ann", "127.0.0.1", 100);
   told(p);
-  p.open(2, ann, "Annie", "127.0.0.1", 200, t0);
+  p.open(2, ann, "Annie", "127.0.0.1", 200);
   CHECK(told(p) == lines{"update Annie [node1@127.0.0.1] 1/0"});
   p.close(2, t0);
   CHECK(told(p) == lines{"update Ann [node1@127.0.0.1] 1/0"});
@@ -134,7 +134,7 @@ TEST_CASE("a name change is an update, and the latest name wins across nodes") {
 
 TEST_CASE("two streams of one client on two nodes count once") {
   presence_tracker p{node1, {}};
-  p.open(1, ann, "Ann", "127.0.0.1", 100, t0);
+  p.open(1, ann, "Ann", "127.0.0.1", 100);
   p.replace(roster_of(node2, 1, {{ann, "Ann", 100}, {bob, "Bob", 100}}, 3));
   CHECK(told(p)
         == lines{"join Ann [node1@127.0.0.1] 1/0",
@@ -184,8 +184,8 @@ TEST_CASE("a peer's deltas apply in order; one out of step asks for the roster")
 TEST_CASE("our deltas carry each change once, and the roster all of it") {
   presence_tracker p{node1, {}};
   CHECK_FALSE(p.take_delta());
-  p.open(1, ann, "Ann", "127.0.0.1", 100, t0);
-  p.open(2, "", "", "127.0.0.1", 100, t0);
+  p.open(1, ann, "Ann", "127.0.0.1", 100);
+  p.open(2, "", "", "127.0.0.1", 100);
   auto d = p.take_delta();
   REQUIRE(d);
   CHECK(d->node == node1);
@@ -209,7 +209,7 @@ TEST_CASE("our deltas carry each change once, and the roster all of it") {
   SUBCASE("a peer holding our roster follows our deltas to the same set") {
     presence_tracker peer{node2, {}};
     peer.replace(r);
-    p.open(3, bob, "Bob", "127.0.0.1", 300, t0 + 6s);
+    p.open(3, bob, "Bob", "127.0.0.1", 300);
     REQUIRE(peer.apply(*p.take_delta()));
     CHECK(peer.view().people == p.view().people);
   }
@@ -217,7 +217,7 @@ TEST_CASE("our deltas carry each change once, and the roster all of it") {
 
 TEST_CASE("a lost node's people leave at once; when it returns its roster brings them back") {
   presence_tracker p{node1, {}};
-  p.open(1, ann, "Ann", "127.0.0.1", 100, t0);
+  p.open(1, ann, "Ann", "127.0.0.1", 100);
   p.replace(roster_of(node2, 1, {{ann, "Ann", 100}, {bob, "Bob", 100}}, 1));
   told(p);
   p.node_lost(node2);
@@ -236,7 +236,7 @@ TEST_CASE("a node that said goodbye keeps its people for the grace period") {
   p.node_lost(node2);
   CHECK(told(p).empty());
   SUBCASE("they reconnect here within it: no leave") {
-    p.open(1, bob, "Bob", "127.0.0.1", 200, t0 + 1s);
+    p.open(1, bob, "Bob", "127.0.0.1", 200);
     p.tick(t0 + 5s);
     CHECK(told(p)
           == lines{"update Bob [node1@127.0.0.1 node2@127.0.0.1] 1/0",
@@ -258,20 +258,20 @@ TEST_CASE("a node that said goodbye keeps its people for the grace period") {
 
 TEST_CASE("presence bounds people per address and in all; the rest are anonymous listeners") {
   presence_tracker p{node1, {5s, 2, 3}};
-  CHECK(p.open(1, "client-aaaaaaaaaaaa", "", "10.0.0.1", 1, t0).refused.empty());
-  CHECK(p.open(2, "client-bbbbbbbbbbbb", "", "10.0.0.1", 1, t0).refused.empty());
-  auto third = p.open(3, "client-cccccccccccc", "", "10.0.0.1", 1, t0);
+  CHECK(p.open(1, "client-aaaaaaaaaaaa", "", "10.0.0.1", 1).refused.empty());
+  CHECK(p.open(2, "client-bbbbbbbbbbbb", "", "10.0.0.1", 1).refused.empty());
+  auto third = p.open(3, "client-cccccccccccc", "", "10.0.0.1", 1);
   CHECK(third.refused == "address");
   CHECK(third.person.empty());
-  CHECK(p.open(4, "client-aaaaaaaaaaaa", "", "10.0.0.1", 1, t0).refused.empty()); // same person
-  CHECK(p.open(5, "client-dddddddddddd", "", "10.0.0.2", 1, t0).refused.empty());
-  CHECK(p.open(6, "client-eeeeeeeeeeee", "", "10.0.0.3", 1, t0).refused == "total");
+  CHECK(p.open(4, "client-aaaaaaaaaaaa", "", "10.0.0.1", 1).refused.empty()); // same person
+  CHECK(p.open(5, "client-dddddddddddd", "", "10.0.0.2", 1).refused.empty());
+  CHECK(p.open(6, "client-eeeeeeeeeeee", "", "10.0.0.3", 1).refused == "total");
   CHECK(p.view().count == 3);
   CHECK(p.view().listeners == 2);
   SUBCASE("a person who left gives their place back") {
     p.close(2, t0);
     p.tick(t0 + 5s);
-    CHECK(p.open(7, "client-ffffffffffff", "", "10.0.0.1", 1, t0 + 5s).refused.empty());
+    CHECK(p.open(7, "client-ffffffffffff", "", "10.0.0.1", 1).refused.empty());
   }
 }
 
