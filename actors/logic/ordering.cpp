@@ -32,16 +32,25 @@ ordering_decisions ordering::backfill(const std::string& from,
     if (gap.to != 0 && is_node_name(gap.origin))
       give_up({gap.origin, gap.incarnation}, gap.from, gap.to, d);
   // Known origins: these fill gaps of streams that were open meanwhile.
+  // What came live meanwhile of an origin never heard of, and what follows it, is live.
   std::set<std::string> past;
   for (const auto& m : missed)
     if (incarnations_.count(m.origin) == 0)
       past.insert(m.origin);
+  auto is_past = [&](const chat_message& m) {
+    if (past.count(m.origin) == 0)
+      return false;
+    auto held = held_.find({m.origin, m.incarnation});
+    return held == held_.end() || held->second.waiting.empty()
+           || m.seq < held->second.waiting.begin()->first;
+  };
   for (const auto& m : missed) {
     if (is_node_name(m.origin)) // the origin goes into every stream's SSE id
-      accept(m, true, past.count(m.origin) != 0, now, d);
+      accept(m, true, is_past(m), now, d);
     else
       ++d.dropped;
   }
+  release_unheard(d);
   return arm(d);
 }
 
@@ -83,7 +92,10 @@ ordering_decisions ordering::tick(ordering_time now) {
     if (held.give_up_at <= now)
       due.push_back(key);
   for (const auto& key : due) {
-    give_up(key, 1, held_.at(key).waiting.begin()->first - 1, d);
+    if (held_.at(key).unheard)
+      start_unheard(key, d);
+    else
+      give_up(key, 1, held_.at(key).waiting.begin()->first - 1, d);
     // What still waits, behind a later gap, gets a time of its own.
     if (auto it = held_.find(key); it != held_.end())
       it->second.give_up_at = now + limits_.hold_timeout;
@@ -103,6 +115,7 @@ ordering_decisions ordering::tick(ordering_time now) {
     it = first_ask_at_.erase(it);
     ask_again(peer, now, d);
   }
+  release_unheard(d); // the asks given up on above
   return arm(d);
 }
 
@@ -117,7 +130,9 @@ stream_clock ordering::clock() const {
 
 // A message from a peer, live or caught up: delivered once, in order per origin. After a gap it
 // waits until the gap is filled or hold_timeout passes; a first message from an origin never
-// heard of starts it where it is (a new node does not replay the cluster's past).
+// heard of starts it where it is (a new node does not replay the cluster's past), but only once
+// no peer's answer to our catchup is awaited: that answer may hold what came before it, which
+// the history must keep in order for streams that resume here.
 void ordering::accept(chat_message m, bool caught_up, bool past, ordering_time now,
                       ordering_decisions& d) {
   origin_key key{m.origin, m.incarnation};
@@ -128,7 +143,23 @@ void ordering::accept(chat_message m, bool caught_up, bool past, ordering_time n
   }
   auto last = seen == seen_.end() ? 0 : seen->second;
   bool known_origin = incarnations_.count(m.origin) != 0;
-  if (m.seq == last + 1 || (seen == seen_.end() && (!known_origin || caught_up))) {
+  bool unheard = seen == seen_.end() && !known_origin && !caught_up;
+  if (unheard) {
+    auto held = held_.find(key);
+    if (catching_up()) {
+      if (held == held_.end())
+        held = held_.emplace(key, held_messages{{}, now + limits_.hold_timeout, true}).first;
+      if (held->second.unheard && held->second.waiting.size() < limits_.max_held) {
+        held->second.waiting.emplace(m.seq, std::move(m));
+        return;
+      }
+    }
+    if (held != held_.end()) { // what waits goes first, where its first message is
+      start_unheard(key, d);
+      return accept(std::move(m), caught_up, past, now, d);
+    }
+  }
+  if (m.seq == last + 1 || (seen == seen_.end() && (unheard || caught_up))) {
     deliver(std::move(m), past, d);
     drain(key, d);
     return;
@@ -155,6 +186,7 @@ void ordering::drain(const origin_key& key, ordering_decisions& d) {
   auto it = held_.find(key);
   if (it == held_.end())
     return;
+  it->second.unheard = false; // its origin starts here now: what still waits is behind a gap
   auto& waiting = it->second.waiting;
   while (!waiting.empty()) {
     auto first = waiting.begin();
@@ -202,6 +234,42 @@ void ordering::ask_again(const std::string& peer, ordering_time now, ordering_de
   ++a.sent;
   a.again_at = now + limits_.ask_again_after;
   d.ask.push_back(peer);
+}
+
+bool ordering::catching_up() const {
+  for (const auto& peer : linked_) {
+    if (first_ask_at_.count(peer) != 0)
+      return true;
+    auto a = asks_.find(peer);
+    if (a != asks_.end() && !a->second.answered && a->second.again_at)
+      return true;
+  }
+  return false;
+}
+
+void ordering::release_unheard(ordering_decisions& d) {
+  if (catching_up())
+    return;
+  std::vector<origin_key> unheard;
+  for (const auto& [key, held] : held_)
+    if (held.unheard)
+      unheard.push_back(key);
+  for (const auto& key : unheard)
+    start_unheard(key, d);
+}
+
+// The first message waiting of `key` starts its origin here; what follows it in order goes too.
+void ordering::start_unheard(const origin_key& key, ordering_decisions& d) {
+  auto it = held_.find(key);
+  if (it == held_.end())
+    return;
+  if (seen_.count(key) == 0 && !it->second.waiting.empty()) {
+    auto first = it->second.waiting.begin();
+    auto m = std::move(first->second);
+    it->second.waiting.erase(first);
+    deliver(std::move(m), false, d);
+  }
+  drain(key, d);
 }
 
 ordering_decisions& ordering::arm(ordering_decisions& d) {

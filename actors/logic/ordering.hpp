@@ -85,6 +85,9 @@ private:
   struct held_messages {
     std::map<uint64_t, chat_message> waiting; // by seq
     ordering_time give_up_at;
+    // Of an origin never heard of, while a peer's answer may still bring what came before: then
+    // it starts where the answer leaves it, or where its first message is (no gap).
+    bool unheard = false;
   };
   // Our catchups to a peer since it linked up. No entry: not asked yet.
   struct catchup_ask {
@@ -99,6 +102,11 @@ private:
   void give_up(const origin_key& key, uint64_t from, uint64_t to, ordering_decisions& d);
   void ask(const std::string& peer, ordering_time now, ordering_decisions& d);
   void ask_again(const std::string& peer, ordering_time now, ordering_decisions& d);
+  // A linked peer's answer to our catchup may still come (or our first ask is still due).
+  bool catching_up() const;
+  // Once nothing is awaited, what waits of origins never heard of starts where it is.
+  void release_unheard(ordering_decisions& d);
+  void start_unheard(const origin_key& key, ordering_decisions& d);
   // Sets d.wake when a deadline comes before the wake already asked for.
   ordering_decisions& arm(ordering_decisions& d);
 

@@ -70,8 +70,8 @@ TEST_CASE("ordering delivers a message published here at once and counts it in t
 
 TEST_CASE("ordering holds a message after a gap and asks its origin until the gap fills") {
   ordering o;
-  o.link_up(node2, true, true, t0);
   o.receive(from_node2(1), t0);
+  o.link_up(node2, true, true, t0);
   auto held = o.receive(from_node2(3), t0);
   CHECK(out(held).empty());
   CHECK(held.ask == texts{node2}); // asked anew, though the link's ask is unanswered
@@ -139,6 +139,50 @@ TEST_CASE("ordering gives the past of an origin it never heard of only as histor
     CHECK(out(bad) == texts{"4"});
     CHECK(bad.dropped == 1);
   }
+}
+
+TEST_CASE("ordering holds an origin it never heard of while a peer's answer may bring its past") {
+  // A node that starts links up and asks; live messages can overtake the answer, which holds
+  // what came before them: the history must keep both, in order, for streams resumed here.
+  ordering o;
+  o.link_up(node2, true, true, t0);
+  CHECK(out(o.receive(from_node2(5), t0)).empty());
+  CHECK(out(o.receive(from_node2(6), t0)).empty());
+  SUBCASE("the answer brings its past, then what came live goes live") {
+    auto d = o.backfill(node2, {from_node2(3), from_node2(4), from_node2(5)}, {}, t0 + 10ms);
+    CHECK(out(d) == texts{"3 past", "4 past", "5", "6"});
+    CHECK(d.dropped == 1); // 5 came twice: live, and in the answer
+    CHECK(out(o.receive(from_node2(7), t0 + 20ms)) == texts{"7"});
+  }
+  SUBCASE("the answer has nothing of it: it starts where its first message is") {
+    CHECK(out(o.backfill(node2, {}, {}, t0 + 10ms)) == texts{"5", "6"});
+  }
+  SUBCASE("the answer leaves a gap before it: that is a gap like any other") {
+    CHECK(out(o.backfill(node2, {from_node2(3)}, {}, t0 + 10ms)) == texts{"3 past"});
+    CHECK(out(o.tick(t0 + 3s)) == texts{"gap 4-4", "5", "6"});
+  }
+  SUBCASE("no answer in time: it starts where its first message is, no gap") {
+    CHECK(out(o.tick(t0 + 1s)).empty());
+    CHECK(out(o.tick(t0 + 2999ms)).empty());
+    CHECK(out(o.tick(t0 + 3s)) == texts{"5", "6"});
+  }
+  SUBCASE("the peer is lost: its next message lets what waits go first") {
+    o.link_down(node2);
+    CHECK(out(o.receive(from_node2(7), t0 + 10ms)) == texts{"5", "6", "7"});
+  }
+  SUBCASE("once answered, an origin never heard of starts at once") {
+    o.backfill(node2, {}, {}, t0 + 10ms);
+    CHECK(out(o.receive(from(node3, 1, 9), t0 + 20ms)) == texts{"9"});
+  }
+}
+
+TEST_CASE("ordering holds an origin it never heard of until a peer that dialled us is asked") {
+  ordering o;
+  o.link_up(node2, true, false, t0); // it asks first; our ask is due in 2 s
+  CHECK(out(o.receive(from_node2(5), t0)).empty());
+  CHECK(o.asked_by(node2, t0 + 10ms).ask == texts{node2});
+  CHECK(out(o.backfill(node2, {from_node2(4), from_node2(5)}, {}, t0 + 20ms))
+        == texts{"4 past", "5"});
 }
 
 TEST_CASE("ordering asks a peer each second until it answers, five times at most") {

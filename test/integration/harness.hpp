@@ -26,6 +26,17 @@ struct doctest::StringMaker<std::optional<int>> {
   }
 };
 
+// Lists of texts print as ["a", "b"], so a failed comparison shows what came.
+template <>
+struct doctest::StringMaker<std::vector<std::string>> {
+  static doctest::String convert(const std::vector<std::string>& texts) {
+    std::string out = "[";
+    for (const auto& text : texts)
+      out += (out.size() > 1 ? ", \"" : "\"") + text + "\"";
+    return (out + "]").c_str();
+  }
+};
+
 namespace watercooler::integration {
 
 using clock = std::chrono::steady_clock;
