@@ -31,8 +31,8 @@ ordering_decisions ordering::backfill(const std::string& from,
   for (const auto& gap : trimmed)
     if (gap.to != 0 && is_node_name(gap.origin))
       give_up({gap.origin, gap.incarnation}, gap.from, gap.to, d);
-  // Known origins: these fill gaps of streams that were open meanwhile.
-  // What came live meanwhile of an origin never heard of, and what follows it, is live.
+  // Known origins: these fill gaps of streams that were open meanwhile. Origins never heard of
+  // are the cluster's past, except what came live meanwhile (held) and what follows it.
   std::set<std::string> past;
   for (const auto& m : missed)
     if (incarnations_.count(m.origin) == 0)
