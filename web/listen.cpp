@@ -60,8 +60,8 @@ void listen(const web_context& context, const httplib::Request& req, httplib::Re
   adopted_stream stream{
     nullptr, framing,           start,     client + ":" + std::to_string(req.remote_port),
     *slot,   std::move(person), name.name, client};
-  stream_wiring wiring{context.room, context.presence, context.metrics, context.poller,
-                       context.limits};
+  stream_wiring wiring{context.room,   context.presence, context.metrics,
+                       context.poller, context.limits,   context.frames};
   auto adopted = router::hand_off([system, stream, wiring](std::unique_ptr<transport> io) mutable {
     stream.connection = std::move(io);
     system->spawn(sse_session, std::move(stream), std::move(wiring));

@@ -11,6 +11,7 @@
 #include "actors/metrics.hpp"
 #include "web/http/forwarded.hpp"
 #include "web/http/limits.hpp"
+#include "web/stream/frame_cache.hpp"
 #include "web/stream/stream_outbox.hpp"
 #include "web/stream/stream_poller.hpp"
 
@@ -33,6 +34,7 @@ struct web_context {
   std::string not_found_html;
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<stream_poller> poller; // watches plain streams' sockets
+  std::shared_ptr<frame_cache> frames;   // live messages' frames, shared by the streams
   stream_limits limits;                  // how far a stream's client may fall behind
 };
 

@@ -80,9 +80,17 @@ stream_events::stream_events(const stream_start& start)
     : format_(start.format), clock_(start.resume.value_or(stream_clock{})) {}
 
 std::string stream_events::message(const chat_message& m) {
+  return advance(m) ? event(m) : std::string();
+}
+
+bool stream_events::advance(const chat_message& m) {
   if (clock_covers(clock_, m))
-    return {};
+    return false;
   clock_[m.origin] = {m.incarnation, m.seq};
+  return true;
+}
+
+std::string stream_events::event(const chat_message& m) const {
   return message_event(m, format_, encode_clock(clock_));
 }
 

@@ -68,8 +68,16 @@ public:
 
   // The event of the message; "" if the stream has had it.
   std::string message(const chat_message& m);
+  // The same in two steps: moves the position past `m` (false: the stream has had it), then the
+  // event of `m` at that position.
+  bool advance(const chat_message& m);
+  std::string event(const chat_message& m) const;
+
   const stream_clock& clock() const {
     return clock_;
+  }
+  stream_format format() const {
+    return format_;
   }
 
 private:

@@ -161,11 +161,11 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
   auto written = [=](const stream_outbox::piece& p) {
     auto& counters = self->state.counters;
     if (p.published_us != 0)
-      counters.wrote(p.published_us, p.bytes.size());
+      counters.wrote(p.published_us, p.bytes().size());
     else if (p.events != 0)
-      counters.replayed(p.events, p.bytes.size());
+      counters.replayed(p.events, p.bytes().size());
     else
-      counters.wrote_other(p.bytes.size());
+      counters.wrote_other(p.bytes().size());
   };
   auto flush = [=] {
     auto& s = self->state;
@@ -236,9 +236,16 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
   return {
     // DELIVER <message>
     [=](deliver_atom, const chat_message& message) {
-      auto event = self->state.events.message(message);
-      if (!event.empty()) // else the stream had it before it resumed
-        queue({frame(std::move(event)), 1, message.published_us});
+      auto& s = self->state;
+      if (!s.events.advance(message)) // the stream had it before it resumed
+        return;
+      auto make = [&] { return frame(s.events.event(message)); };
+      if (!s.wiring.frames)
+        return queue({make(), 1, message.published_us});
+      // The streams at the same position share one frame of it.
+      auto shared =
+        s.wiring.frames->get(message, {s.events.format(), s.chunked}, s.events.clock(), make);
+      queue({std::move(shared), 1, message.published_us});
     },
     // HISTORY <messages> <gaps>: the recent or missed messages, in one write, before any live
     // one; or a gap among the live ones.

@@ -13,6 +13,7 @@
 #include "web/http/limits.hpp"
 #include "web/http/transport.hpp"
 #include "web/stream/chat_event.hpp"
+#include "web/stream/frame_cache.hpp"
 #include "web/stream/stream_outbox.hpp"
 #include "web/stream/stream_poller.hpp"
 
@@ -55,6 +56,7 @@ struct stream_wiring {
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<stream_poller> poller;
   stream_limits limits;
+  std::shared_ptr<frame_cache> frames; // live messages' frames, shared by the node's streams
 };
 
 // How a stream's bytes are framed on its connection.

@@ -12,10 +12,10 @@ constexpr std::size_t max_pieces_per_write = 64;
 } // namespace
 
 void stream_outbox::push(piece p) {
-  if (p.bytes.empty())
+  if (p.bytes().empty())
     return;
   events_ += p.events;
-  bytes_ += p.bytes.size();
+  bytes_ += p.bytes().size();
   pieces_.push_back(std::move(p));
 }
 
@@ -26,8 +26,9 @@ stream_outbox::result stream_outbox::flush(const std::function<void(const piece&
     for (auto it = pieces_.begin(); it != pieces_.end() && count < max_pieces_per_write;
          ++it, ++count) {
       auto skip = count == 0 ? offset_ : 0;
-      iov[count].iov_base = const_cast<char*>(it->bytes.data() + skip);
-      iov[count].iov_len = it->bytes.size() - skip;
+      auto bytes = it->bytes();
+      iov[count].iov_base = const_cast<char*>(bytes.data() + skip);
+      iov[count].iov_len = bytes.size() - skip;
     }
     auto n = transport_->write(iov, static_cast<int>(count));
     if (n < 0)
@@ -38,7 +39,7 @@ stream_outbox::result stream_outbox::flush(const std::function<void(const piece&
     bytes_ -= left;
     while (left > 0) {
       auto& front = pieces_.front();
-      auto rest = front.bytes.size() - offset_;
+      auto rest = front.bytes().size() - offset_;
       if (left < rest) {
         offset_ += left;
         break;
@@ -65,7 +66,7 @@ void stream_outbox::drop_unsent() {
   auto keep = offset_ > 0 ? 1u : 0u;
   while (pieces_.size() > keep) {
     events_ -= pieces_.back().events;
-    bytes_ -= pieces_.back().bytes.size();
+    bytes_ -= pieces_.back().bytes().size();
     pieces_.pop_back();
   }
 }

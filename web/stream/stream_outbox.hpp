@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "web/http/transport.hpp"
 
@@ -31,11 +32,25 @@ inline bool over_limits(const stream_limits& limits, std::size_t events, std::si
 class stream_outbox {
 public:
   // One write of the stream, already framed: `events` messages (0 for heartbeats and heads), the
-  // newest published at `published_us` on its origin (0: replayed or not a message).
-  struct piece {
-    std::string bytes;
+  // newest published at `published_us` on its origin (0: replayed or not a message). Its bytes
+  // are its own, or a frame that other streams' outboxes share.
+  class piece {
+  public:
+    piece(std::string bytes, uint32_t count = 0, int64_t newest_us = 0)
+        : events(count), published_us(newest_us), owned_(std::move(bytes)) {}
+    piece(std::shared_ptr<const std::string> shared, uint32_t count = 0, int64_t newest_us = 0)
+        : events(count), published_us(newest_us), shared_(std::move(shared)) {}
+
+    std::string_view bytes() const {
+      return shared_ ? std::string_view(*shared_) : std::string_view(owned_);
+    }
+
     uint32_t events = 0;
     int64_t published_us = 0;
+
+  private:
+    std::string owned_;
+    std::shared_ptr<const std::string> shared_;
   };
 
   enum class result { done, blocked, failed };

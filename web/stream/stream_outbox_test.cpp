@@ -51,8 +51,9 @@ TEST_CASE("an outbox writes its pieces in order and reports each one written") {
   CHECK(outbox.events() == 3);
   CHECK(outbox.bytes() == 13);
   std::vector<std::string> written;
-  CHECK(outbox.flush([&](const stream_outbox::piece& p) { written.push_back(p.bytes); })
-        == stream_outbox::result::done);
+  CHECK(outbox.flush([&](const stream_outbox::piece& p) {
+    written.push_back(std::string(p.bytes()));
+  }) == stream_outbox::result::done);
   CHECK(written == std::vector<std::string>{"head\n", "one\n", "two\n"});
   CHECK(outbox.empty());
   CHECK(outbox.events() == 0);
