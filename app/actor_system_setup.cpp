@@ -1,12 +1,16 @@
 // The one CAF configuration of the process, node or inspector.
 #include "app/actor_system_setup.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 #include <pthread.h>
+#include <sched.h>
 
 #include "actors/protocol.hpp"
 
@@ -21,6 +25,14 @@ sigset_t block_stop_signals() {
   return stop_signals;
 }
 
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<std::size_t>(CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 void configure_actor_system(caf::actor_system_config& cfg,
                             const std::optional<dist_tls_files>& dist_tls) {
   cfg.load<caf::io::middleman>();
@@ -30,11 +42,13 @@ void configure_actor_system(caf::actor_system_config& cfg,
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   cfg.set("logger.console", caf::atom("none"));
-  // An idle worker of CAF's work-stealing scheduler polls for work, at first every 50 us, which
-  // takes CPU on a busy core from the threads that have work. Work queued from a thread outside
-  // CAF for a sleeping worker may wait up to 2 ms; after this phase the relaxed polling sleeps
-  // 10 ms, which is where an idle process is anyway.
-  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{std::chrono::milliseconds(2)});
+  // CAF's default work-stealing workers, one per hardware thread and at least 4, poll for work
+  // when idle and sleep in short naps; at a chat room's everyday load that polling took a fifth
+  // of the node's CPU (BENCHMARKS.md, issue 20). Work-sharing workers wait on one queue's
+  // condition variable, as an event loop waits in epoll, and there is one per CPU this process
+  // may run on: more only take turns on the same cores.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", usable_cpus());
   add_report_types(cfg);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <csignal>
+#include <cstddef>
 #include <optional>
 
 #include <caf/fwd.hpp>
@@ -16,9 +17,13 @@ namespace watercooler {
 // system's included): they wait for sigwait/sigtimedwait on the set returned.
 sigset_t block_stop_signals();
 
-// CAF's middleman, over TLS with `dist_tls` (its OpenSSL module, peers verified both ways),
-// BASP heartbeats that find a peer hung without closing, no console log, and the message types
-// that cross the network.
+// The CPUs the calling thread may run on (its affinity mask, as `taskset` or systemd's
+// CPUAffinity= set it): how many scheduler workers the actor system gets.
+std::size_t usable_cpus();
+
+// CAF's work-sharing scheduler with a worker per usable CPU; its middleman, over TLS with
+// `dist_tls` (its OpenSSL module, peers verified both ways), BASP heartbeats that find a peer hung
+// without closing, no console log, and the message types that cross the network.
 void configure_actor_system(caf::actor_system_config& cfg,
                             const std::optional<dist_tls_files>& dist_tls);
 
