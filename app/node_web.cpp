@@ -30,7 +30,6 @@ outcome<void> start_web(caf::actor_system& system, const options& opts, const no
   context->proxies = trusted_proxies(opts.trust_proxy);
   context->metrics = metrics;
   context->poller = std::make_shared<stream_poller>();
-  context->frames = std::make_shared<frame_cache>();
   context->limits = {opts.stream_queue, opts.stream_queue_bytes};
   // web/'s poller and front say why not in a string argument; here that becomes the outcome.
   if (std::string why; !context->poller->ok(why))

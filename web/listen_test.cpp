@@ -52,7 +52,6 @@ struct web_node {
     context->room = room_actor;
     context->metrics = metrics;
     context->poller = std::make_shared<stream_poller>();
-    context->frames = std::make_shared<frame_cache>();
     context->limits = limits;
     context->publish_rate = std::make_shared<rate_limiter>(0, 0); // tests publish in bursts
     context->streams = streams;

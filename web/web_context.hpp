@@ -34,8 +34,9 @@ struct web_context {
   std::string not_found_html;
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<stream_poller> poller; // watches plain streams' sockets
-  std::shared_ptr<frame_cache> frames;   // live messages' frames, shared by the streams
-  stream_limits limits;                  // how far a stream's client may fall behind
+  // live messages' frames, shared by the streams
+  std::shared_ptr<frame_cache> frames = std::make_shared<frame_cache>();
+  stream_limits limits; // how far a stream's client may fall behind
 };
 
 } // namespace watercooler

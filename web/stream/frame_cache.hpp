@@ -39,14 +39,7 @@ public:
     next_ = (next_ + 1) % entries_.size();
     e = {m.origin, m.incarnation, m.seq,
          how,      clock,         std::make_shared<const std::string>(std::forward<Make>(make)())};
-    ++made_;
     return e.bytes;
-  }
-
-  // Frames made (not found), for tests.
-  std::size_t made() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return made_;
   }
 
 private:
@@ -60,10 +53,9 @@ private:
   };
   // The latest frames: a message's streams ask within one fan-out, in any interleaving of the
   // scheduler's threads and of the shapes and positions among them.
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::array<entry, 16> entries_;
   std::size_t next_ = 0;
-  std::size_t made_ = 0;
 };
 
 } // namespace watercooler

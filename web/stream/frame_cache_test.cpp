@@ -28,7 +28,7 @@ TEST_CASE("frame_cache makes a message's frame once for every stream at the same
   auto second = frames.get(message(1), text, at(1), make);
   CHECK(first == second); // the same bytes, not a copy
   CHECK(*first == "frame 1");
-  CHECK(frames.made() == 1);
+  CHECK(made == 1);
 
   SUBCASE("another position, format, framing or message is another frame") {
     stream_clock two_origins = at(1);
@@ -39,7 +39,7 @@ TEST_CASE("frame_cache makes a message's frame once for every stream at the same
     CHECK(*frames.get(message(2), text, at(2), make) == "frame 5");
     CHECK(*frames.get(message(1, "node2@127.0.0.1"), text, at(1), make) == "frame 6");
     CHECK(frames.get(message(1), text, at(1), make) == first); // all kept side by side
-    CHECK(frames.made() == 6);
+    CHECK(made == 6);
   }
   SUBCASE("old frames make way for new ones; one still written stays whole") {
     for (uint64_t seq = 2; seq <= 40; ++seq)

@@ -239,12 +239,9 @@ caf::behavior sse_session(caf::stateful_actor<sse_session_state>* self, adopted_
       auto& s = self->state;
       if (!s.events.advance(message)) // the stream had it before it resumed
         return;
-      auto make = [&] { return frame(s.events.event(message)); };
-      if (!s.wiring.frames)
-        return queue({make(), 1, message.published_us});
       // The streams at the same position share one frame of it.
-      auto shared =
-        s.wiring.frames->get(message, {s.events.format(), s.chunked}, s.events.clock(), make);
+      auto shared = s.wiring.frames->get(message, {s.events.format(), s.chunked}, s.events.clock(),
+                                         [&] { return frame(s.events.event(message)); });
       queue({std::move(shared), 1, message.published_us});
     },
     // HISTORY <messages> <gaps>: the recent or missed messages, in one write, before any live
